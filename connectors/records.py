@@ -1,0 +1,189 @@
+"""Record types shared by sources, rules, CRM sinks and flows.
+
+RawSubmission is what a source captured, untouched. Lead is the normalised person a rule
+can look at. Decision is what the rules decided, with its explanation. CrmRecord is what
+a sink found in the CRM, CrmChange what it should write, RecordOutcome what happened.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RawSubmission(BaseModel):
+    """One submission exactly as a source delivered it; stored in the inbox before anything else."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str = Field(description="Source kind and name, e.g. 'csv:tradeshow' or 'forms:demo-request'.")
+    partition: str = Field(default="", description="Form id, mailbox folder or file the record came from.")
+    source_record_id: str = Field(description="The vendor's id of the record; unique within source.")
+    received_at: datetime
+    cursor_value: str | None = Field(default=None, description="Cursor position this record advances to.")
+    payload: dict[str, Any] = Field(description="The untouched payload (JSON-compatible).")
+
+
+class Consent(BaseModel):
+    email: bool | None = None
+    phone: bool | None = None
+    sms: bool | None = None
+
+
+class Attribution(BaseModel):
+    source: str | None = None
+    medium: str | None = None
+    campaign: str | None = None
+    term: str | None = None
+    content: str | None = None
+    gclid: str | None = None
+    gbraid: str | None = None
+    wbraid: str | None = None
+    fbclid: str | None = None
+    landing_page: str | None = None
+    referrer: str | None = None
+    form_id: str | None = None
+    ad_id: str | None = None
+
+
+class Event(BaseModel):
+    """A behavioural event (e-mail open, page visit...) counted by the scoring rules."""
+
+    type: str
+    at: datetime
+    detail: str | None = None
+
+
+class Lead(BaseModel):
+    """A normalised lead. `lead_key` is deterministic: the same person always gets the same key."""
+
+    lead_key: str
+    source: str
+    source_record_id: str
+    received_at: datetime
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    phone: str | None = None
+    company: str | None = None
+    title: str | None = None
+    website: str | None = None
+    industry: str | None = None
+    employees: int | None = None
+    annual_revenue: float | None = None
+    street: str | None = None
+    city: str | None = None
+    state: str | None = None
+    postal_code: str | None = None
+    country: str | None = Field(default=None, description="ISO 3166-1 alpha-2 code.")
+    inquiry: str | None = None
+    product_interest: list[str] = Field(default_factory=list)
+    consent: Consent = Field(default_factory=Consent)
+    attribution: Attribution = Field(default_factory=Attribution)
+    events: list[Event] = Field(default_factory=list)
+    custom: dict[str, Any] = Field(default_factory=dict)
+    is_test: bool = False
+    is_spam: bool = False
+    submission_ids: list[str] = Field(default_factory=list, description="Inbox ids merged into this lead.")
+
+    @property
+    def email_domain(self) -> str | None:
+        return self.email.rsplit("@", 1)[1] if self.email and "@" in self.email else None
+
+    @property
+    def display_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p) or "(no name)"
+
+
+class ScoreLine(BaseModel):
+    rule_id: str
+    points: float
+    kind: Literal["fit", "behaviour", "decay"] = "fit"
+    detail: str = ""
+
+
+class SkippedRep(BaseModel):
+    owner: str
+    reason: str
+
+
+class Decision(BaseModel):
+    """What the rules decided for one lead, with everything needed to explain it."""
+
+    lead_key: str
+    qualification: Literal["qualified", "unqualified", "disqualified"]
+    disqualify_reasons: list[str] = Field(default_factory=list)
+    failed_checks: list[str] = Field(default_factory=list)
+    score: float = 0
+    fit_score: float = 0
+    behaviour_score: float = 0
+    score_lines: list[ScoreLine] = Field(default_factory=list)
+    grade: Literal["A", "B", "C", "D"] = "D"
+    mql: bool = False
+    owner: str | None = Field(default=None, description="Owner e-mail, when routed to a person.")
+    queue: str | None = Field(default=None, description="Queue name, when routed to a queue.")
+    team: str | None = None
+    routing_rule_id: str | None = None
+    routing_method: str = "default"
+    routing_reason: str = ""
+    skipped: list[SkippedRep] = Field(default_factory=list)
+    status_key: str = "new"
+    status: str = "new"
+    lists_add: list[str] = Field(default_factory=list)
+    lists_remove: list[str] = Field(default_factory=list)
+    ruleset_version: str = ""
+    explanation: str = ""
+
+
+class CrmRecord(BaseModel):
+    """A person found in the CRM by a batched lookup."""
+
+    crm_id: str
+    object_type: str = "lead"
+    email: str | None = None
+    lead_key: str | None = None
+    owner: str | None = Field(default=None, description="Owner e-mail (or queue name) as resolved by the sink.")
+    account_owner: str | None = None
+    converted: bool = False
+    fields: dict[str, Any] = Field(default_factory=dict, description="Current values of the mapped fields.")
+    lists: list[str] = Field(default_factory=list)
+
+
+class ChangeKind(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    UNCHANGED = "unchanged"
+
+
+class CrmChange(BaseModel):
+    """What a sink must write for one lead: only the fields that differ."""
+
+    lead_key: str
+    kind: ChangeKind
+    crm_id: str | None = None
+    object_type: str = "lead"
+    email: str | None = None
+    fields: dict[str, Any] = Field(default_factory=dict)
+    lists_add: list[str] = Field(default_factory=list)
+    lists_remove: list[str] = Field(default_factory=list)
+
+
+class OutcomeStatus(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    REJECTED = "rejected"
+
+
+class RecordOutcome(BaseModel):
+    """Per-lead result of a sink write. A rejection is a value, not an exception."""
+
+    lead_key: str
+    status: OutcomeStatus
+    crm_id: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    retriable: bool = False

@@ -1,0 +1,41 @@
+"""Keep secrets and personal data out of logs, exceptions and stored error text."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+_EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"(?<![\w/])\+?\d[\d ().-]{7,}\d")
+_BEARER = re.compile(r"(?i)\b(bearer|token|session[_ ]?id|password|secret|api[_-]?key|access_token)"
+                     r"(\s*[=:]\s*|\s+)['\"]?[^\s'\"&,;]+")
+_URL_SECRET = re.compile(r"(?i)([?&](?:access_token|token|key|hapikey|secret|sig|signature|password)=)[^&\s]+")
+_LONG_TOKEN = re.compile(r"\b[A-Za-z0-9!._~+/-]{40,}={0,2}")
+
+_known_secrets: set[str] = set()
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a secret value so that `redact` masks it wherever it appears."""
+    if value and len(value) >= 4:
+        _known_secrets.add(value)
+
+
+def register_secrets(values: Iterable[str | None]) -> None:
+    for value in values:
+        register_secret(value)
+
+
+def redact(text: object, max_length: int = 2000) -> str:
+    """Mask known secrets, credentials, tokens, e-mail addresses and phone numbers in `text`."""
+    out = str(text)
+    for secret in sorted(_known_secrets, key=len, reverse=True):
+        out = out.replace(secret, "***")
+    out = _URL_SECRET.sub(r"\1***", out)
+    out = _BEARER.sub(lambda m: f"{m.group(1)}{m.group(2)}***", out)
+    out = _EMAIL.sub("<email>", out)
+    out = _PHONE.sub("<phone>", out)
+    out = _LONG_TOKEN.sub("<token>", out)
+    if len(out) > max_length:
+        out = out[:max_length] + "…"
+    return out

@@ -1,0 +1,59 @@
+"""The one retry policy: tenacity around a call whose failures are already classified.
+
+Vendor adapters translate their exceptions into RetriableError / FatalError /
+RecordRejectedError first; this module only decides how long to wait and when to give up.
+Only RetriableError is retried (QuotaExhaustedError never: waiting a day is not a retry).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from connectors.errors import QuotaExhaustedError, RetriableError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    jitter: float = 0.25
+    sleep: Callable[[float], None] = time.sleep
+
+
+DEFAULT_POLICY = RetryPolicy()
+
+
+def _retriable(exc: BaseException) -> bool:
+    return isinstance(exc, RetriableError) and not isinstance(exc, QuotaExhaustedError)
+
+
+def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RetriableError) and exc.retry_after is not None:
+            return min(exc.retry_after, policy.max_delay)
+        backoff = min(policy.base_delay * 2 ** (state.attempt_number - 1), policy.max_delay)
+        return backoff * (1 + random.uniform(0, policy.jitter))  # noqa: S311 - jitter, not crypto
+
+    return wait
+
+
+def call_with_retries(call: Callable[[], T], policy: RetryPolicy = DEFAULT_POLICY) -> T:
+    """Run `call`, retrying RetriableError with backoff, jitter and Retry-After; re-raise the last error."""
+    retrying = Retrying(
+        retry=retry_if_exception(_retriable),
+        stop=stop_after_attempt(policy.attempts),
+        wait=_wait(policy),
+        sleep=policy.sleep,
+        reraise=True,
+    )
+    return retrying(call)

@@ -1,0 +1,1 @@
+"""Lead sources: each reads pages of RawSubmission and maps one to a Lead."""
