@@ -40,8 +40,8 @@ def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, RetriableError) and exc.retry_after is not None:
-            return min(exc.retry_after, policy.max_delay)
-        backoff = min(policy.base_delay * 2 ** (state.attempt_number - 1), policy.max_delay)
+            return float(min(exc.retry_after, policy.max_delay))
+        backoff: float = min(policy.base_delay * 2.0 ** (state.attempt_number - 1), policy.max_delay)
         return backoff * (1 + random.uniform(0, policy.jitter))  # noqa: S311 - jitter, not crypto
 
     return wait

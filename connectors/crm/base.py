@@ -7,7 +7,7 @@ Owners travel as e-mail addresses (or queue names); each sink resolves them to i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Protocol
 
 from connectors.records import CrmChange, CrmRecord, Lead, RecordOutcome
@@ -26,6 +26,18 @@ class CrmSink(Protocol):
     """A CRM that stays the system of record. All calls are batched; none is per lead."""
 
     name: str
+
+    def mapped_fields(self) -> Collection[str]:
+        """The logical fields this CRM stores (after the YAML mapping); the planner writes only these."""
+        ...
+
+    def check_schema(self, create_missing: bool = False) -> list[str]:
+        """Problems with the CRM's schema for the mapping (missing custom fields, picklist values).
+
+        Used by `leadsync validate --check-crm`; with `create_missing`, sinks that can create
+        missing custom fields do so and report only what is still missing.
+        """
+        ...
 
     def resolve_owners(self, owners: Sequence[str], queues: Sequence[str]) -> None:
         """Check every owner e-mail and queue name exists and is active, else raise ConfigError.

@@ -1,0 +1,194 @@
+"""The durable inbox and the cursors: capture writes here before anything else happens."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from connectors.records import RawSubmission
+from connectors.sources.base import Page
+from flows.state.engine import as_utc, utcnow
+from flows.state.schema import cursors, inbox, runs
+
+INSERT_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    id: int
+    raw: RawSubmission
+    attempts: int
+
+
+def _insert(engine: Engine) -> Any:
+    return postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+
+
+class InboxStore:
+    engine: Engine
+
+    def inbox_add(self, raws: Sequence[RawSubmission], status: str = "pending",
+                  reason: str | None = None) -> list[bool]:
+        """Store submissions; True where new, False where (source, record id) was already stored."""
+        with self.engine.begin() as conn:
+            return self._insert_rows(conn, raws, status, reason)
+
+    def _insert_rows(self, conn: Connection, raws: Sequence[RawSubmission], status: str,
+                     reason: str | None) -> list[bool]:
+        if not raws:
+            return []
+        now = utcnow()
+        new_keys: set[tuple[str, str]] = set()
+        insert = _insert(self.engine)
+        for start in range(0, len(raws), INSERT_CHUNK):
+            chunk = raws[start:start + INSERT_CHUNK]
+            rows = [{
+                "source": r.source, "partition": r.partition, "source_record_id": r.source_record_id,
+                "received_at": r.received_at, "cursor_value": r.cursor_value,
+                "payload": r.payload, "status": status, "attempts": 0, "last_error": reason,
+                "updated_at": now,
+            } for r in chunk]
+            stmt = insert(inbox).values(rows).on_conflict_do_nothing(
+                index_elements=["source", "source_record_id"]
+            ).returning(inbox.c.source, inbox.c.source_record_id)
+            new_keys.update((row.source, row.source_record_id) for row in conn.execute(stmt))
+        seen: set[tuple[str, str]] = set()
+        result = []
+        for r in raws:  # a duplicate inside the same call counts as stored once
+            key = (r.source, r.source_record_id)
+            result.append(key in new_keys and key not in seen)
+            seen.add(key)
+        return result
+
+    def capture_page(self, source: str, page: Page) -> int:
+        """Store a page and advance its cursor in one transaction; returns how many rows were new."""
+        with self.engine.begin() as conn:
+            added = self._insert_rows(conn, page.records, "pending", None)
+            if page.skipped:
+                # Not leads (auto-replies, bounces...): recorded with the reason, never processed.
+                now = utcnow()
+                skipped = [RawSubmission(source=source, partition=page.partition, source_record_id=record_id,
+                                         received_at=now, payload={"skipped_reason": reason})
+                           for record_id, reason in page.skipped]
+                for raw, (_, reason) in zip(skipped, page.skipped, strict=True):
+                    self._insert_rows(conn, [raw], "skipped", reason)
+            if page.cursor is not None:
+                self._save_cursor(conn, source, page.partition, page.cursor)
+        return sum(added)
+
+    def inbox_count(self, source: str | None = None, status: str | None = None) -> int:
+        query = select(func.count()).select_from(inbox)
+        if source is not None:
+            query = query.where(inbox.c.source == source)
+        if status is not None:
+            query = query.where(inbox.c.status == status)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def inbox_status_counts(self) -> dict[str, int]:
+        query = select(inbox.c.status, func.count()).group_by(inbox.c.status)
+        with self.engine.connect() as conn:
+            return {row[0]: int(row[1]) for row in conn.execute(query)}
+
+    # cursors -----------------------------------------------------------------------------------
+
+    def get_cursors(self, source: str) -> dict[str, str]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(cursors.c.partition, cursors.c.value).where(cursors.c.source == source))
+            return {row.partition: row.value for row in rows}
+
+    def save_cursor(self, source: str, partition: str, value: str) -> None:
+        with self.engine.begin() as conn:
+            self._save_cursor(conn, source, partition, value)
+
+    def _save_cursor(self, conn: Connection, source: str, partition: str, value: str) -> None:
+        now = utcnow()
+        stmt = _insert(self.engine)(cursors).values(
+            source=source, partition=partition, value=value, version=1, updated_at=now)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["source", "partition"],
+            set_={"value": value, "version": cursors.c.version + 1, "updated_at": now},
+        )
+        conn.execute(stmt)
+
+    # claims ------------------------------------------------------------------------------------
+
+    def claim_batch(self, run_id: str, limit: int, lease: timedelta,
+                    sources: Iterable[str] | None = None) -> list[InboxRow]:
+        """Claim up to `limit` pending rows (or rows whose lease ran out) for this run."""
+        now = utcnow()
+        claimable = or_(inbox.c.status == "pending",
+                        and_(inbox.c.status == "processing", inbox.c.lease_until < now))
+        query = select(inbox).where(claimable).order_by(inbox.c.id).limit(limit)
+        if sources is not None:
+            query = query.where(inbox.c.source.in_(list(sources)))
+        if self.engine.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        with self.engine.begin() as conn:
+            rows = conn.execute(query).fetchall()
+            if not rows:
+                return []
+            conn.execute(update(inbox).where(inbox.c.id.in_([r.id for r in rows])).values(
+                status="processing", attempts=inbox.c.attempts + 1, claimed_by=run_id,
+                lease_until=now + lease, updated_at=now))
+        return [InboxRow(id=r.id, attempts=r.attempts + 1, raw=RawSubmission(
+            source=r.source, partition=r.partition, source_record_id=r.source_record_id,
+            received_at=as_utc(r.received_at) or now, cursor_value=r.cursor_value,
+            payload=r.payload if isinstance(r.payload, dict) else json.loads(r.payload),
+        )) for r in rows]
+
+    def release_dead_claims(self) -> int:
+        """Put back rows claimed by runs on this host whose process no longer exists (crash recovery)."""
+        host = socket.gethostname()
+        with self.engine.begin() as conn:
+            running = conn.execute(select(runs.c.id, runs.c.pid).where(
+                runs.c.host == host, runs.c.status == "running")).fetchall()
+            dead = [r.id for r in running if not _pid_alive(r.pid)]
+            if not dead:
+                return 0
+            conn.execute(update(runs).where(runs.c.id.in_(dead)).values(
+                status="failed", finished_at=utcnow(), error="process ended without finishing (crash)"))
+            result = conn.execute(update(inbox).where(
+                inbox.c.status == "processing", inbox.c.claimed_by.in_(dead)).values(
+                status="pending", claimed_by=None, lease_until=None, updated_at=utcnow()))
+            return int(result.rowcount or 0)
+
+    def set_inbox_status(self, ids: Sequence[int], status: str, *, lead_keys: Mapping[int, str] | None = None,
+                         error: str | None = None, reset_attempts: bool = False) -> None:
+        if not ids:
+            return
+        now = utcnow()
+        with self.engine.begin() as conn:
+            values: dict[str, Any] = {"status": status, "claimed_by": None, "lease_until": None,
+                                      "updated_at": now, "last_error": error}
+            if reset_attempts:
+                values["attempts"] = 0
+            if lead_keys:
+                for row_id in ids:
+                    conn.execute(update(inbox).where(inbox.c.id == row_id).values(
+                        **values, lead_key=lead_keys.get(row_id)))
+            else:
+                conn.execute(update(inbox).where(inbox.c.id.in_(list(ids))).values(**values))
+
+    def inbox_rows(self, ids: Sequence[int]) -> dict[int, datetime]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(inbox.c.id, inbox.c.updated_at).where(inbox.c.id.in_(list(ids))))
+            return {r.id: as_utc(r.updated_at) or utcnow() for r in rows}
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,118 @@
+"""Decisions ledger (audit), rotation state and ledger (round robin turns), and runs (metrics)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, select, update
+
+from connectors.redaction import redact
+from flows.state.engine import utcnow
+from flows.state.schema import decisions, rotation_ledger, rotation_state, runs
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    lead_key: str
+    team: str | None
+    owner: str | None
+    method: str
+    skipped: list[tuple[str, str]]
+
+
+class LedgerStore:
+    engine: Engine
+
+    # rotation ---------------------------------------------------------------------------------
+
+    def with_rotation(self, name: str,
+                      decide: Callable[[dict[str, Any], dict[str, str]], tuple[T, dict[str, Any], list[LedgerEntry]]],
+                      lead_keys: Sequence[str], run_id: str) -> T:
+        """Read the rotation state under a lock, decide, write state and ledger rows, in one transaction.
+
+        `decide(state, pinned)` gets the current state and the owners earlier attempts already gave
+        these leads; it returns (result, new state, ledger entries). On PostgreSQL the state row is
+        locked FOR UPDATE, on SQLite the transaction holds the write lock (BEGIN IMMEDIATE), so two
+        concurrent runs can never hand out the same turn.
+        """
+        now = utcnow()
+        with self.engine.begin() as conn:
+            self._ensure_rotation_row(conn, name)
+            query = select(rotation_state.c.state).where(rotation_state.c.name == name)
+            if self.engine.dialect.name == "postgresql":
+                query = query.with_for_update()
+            state = conn.execute(query).scalar_one()
+            pinned = self._pinned_owners(conn, lead_keys)
+            result, new_state, entries = decide(dict(state), pinned)
+            conn.execute(update(rotation_state).where(rotation_state.c.name == name).values(
+                state=new_state, version=rotation_state.c.version + 1, updated_at=now))
+            if entries:
+                conn.execute(rotation_ledger.insert(), [{
+                    "run_id": run_id, "lead_key": e.lead_key, "team": e.team, "owner": e.owner,
+                    "method": e.method, "skipped": [list(s) for s in e.skipped], "at": now,
+                } for e in entries])
+            return result
+
+    def _ensure_rotation_row(self, conn: Connection, name: str) -> None:
+        exists = conn.execute(select(rotation_state.c.name).where(rotation_state.c.name == name)).first()
+        if exists is None:
+            from flows.state.inbox import _insert  # shared dialect switch
+
+            conn.execute(_insert(self.engine)(rotation_state).values(
+                name=name, state={}, version=0, updated_at=utcnow()).on_conflict_do_nothing(
+                index_elements=["name"]))
+
+    def _pinned_owners(self, conn: Connection, lead_keys: Sequence[str]) -> dict[str, str]:
+        if not lead_keys:
+            return {}
+        rows = conn.execute(select(rotation_ledger.c.lead_key, rotation_ledger.c.owner).where(
+            rotation_ledger.c.lead_key.in_(list(lead_keys)), rotation_ledger.c.owner.is_not(None),
+        ).order_by(rotation_ledger.c.id))
+        return {r.lead_key: r.owner for r in rows}
+
+    def rotation_ledger_rows(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(select(rotation_ledger).order_by(rotation_ledger.c.id))]
+
+    # decisions ----------------------------------------------------------------------------------
+
+    def record_decisions(self, run_id: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """rows: lead_key, ruleset_version, outcome, crm_id, decision (JSON-ready dict)."""
+        if not rows:
+            return
+        now = utcnow()
+        with self.engine.begin() as conn:
+            conn.execute(decisions.insert(), [{**row, "run_id": run_id, "created_at": now} for row in rows])
+
+    def latest_decision(self, lead_key: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(decisions).where(decisions.c.lead_key == lead_key)
+                               .order_by(decisions.c.id.desc()).limit(1)).first()
+            return dict(row._mapping) if row else None
+
+    # runs ------------------------------------------------------------------------------------------
+
+    def start_run(self, kind: str) -> str:
+        run_id = uuid.uuid4().hex
+        with self.engine.begin() as conn:
+            conn.execute(runs.insert().values(id=run_id, kind=kind, host=socket.gethostname(), pid=os.getpid(),
+                                              status="running", started_at=utcnow(), metrics={}))
+        return run_id
+
+    def finish_run(self, run_id: str, status: str, metrics: Mapping[str, Any], error: str | None = None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(runs).where(runs.c.id == run_id).values(
+                status=status, finished_at=utcnow(), metrics=dict(metrics),
+                error=redact(error) if error else None))
+
+    def recent_runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(runs).order_by(runs.c.started_at.desc()).limit(limit))
+            return [dict(r._mapping) for r in rows]
