@@ -12,7 +12,14 @@ _BEARER = re.compile(r"(?i)\b(bearer|token|session[_ ]?id|password|secret|api[_-
 _URL_SECRET = re.compile(r"(?i)([?&](?:access_token|token|key|hapikey|secret|sig|signature|password)=)[^&\s]+")
 _LONG_TOKEN = re.compile(r"\b[A-Za-z0-9!._~+/-]{40,}={0,2}")
 
+_IPV4 = re.compile(r"\d{1,3}(\.\d{1,3}){3}")
+
 _known_secrets: set[str] = set()
+
+
+def _phone_unless_address(match: re.Match[str]) -> str:
+    # Host addresses and version numbers help debugging and are not personal data.
+    return match.group(0) if _IPV4.fullmatch(match.group(0)) else "<phone>"
 
 
 def register_secret(value: str | None) -> None:
@@ -34,7 +41,7 @@ def redact(text: object, max_length: int = 2000) -> str:
     out = _URL_SECRET.sub(r"\1***", out)
     out = _BEARER.sub(lambda m: f"{m.group(1)}{m.group(2)}***", out)
     out = _EMAIL.sub("<email>", out)
-    out = _PHONE.sub("<phone>", out)
+    out = _PHONE.sub(_phone_unless_address, out)
     out = _LONG_TOKEN.sub("<token>", out)
     if len(out) > max_length:
         out = out[:max_length] + "…"

@@ -7,7 +7,7 @@ import os
 import socket
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, or_, select, update
@@ -178,10 +178,23 @@ class InboxStore:
             else:
                 conn.execute(update(inbox).where(inbox.c.id.in_(list(ids))).values(**values))
 
-    def inbox_rows(self, ids: Sequence[int]) -> dict[int, datetime]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(inbox.c.id, inbox.c.updated_at).where(inbox.c.id.in_(list(ids))))
-            return {r.id: as_utc(r.updated_at) or utcnow() for r in rows}
+    def release_claims(self, run_id: str, ids: Sequence[int], error: str, *, count_attempt: bool) -> int:
+        """Hand rows this run still holds back to the inbox as pending (those already settled stay settled).
+
+        An attempt cut short by a quota or configuration stop is not the record's fault, so
+        `count_attempt=False` gives the attempt back.
+        """
+        if not ids:
+            return 0
+        values: dict[str, Any] = {"status": "pending", "claimed_by": None, "lease_until": None,
+                                  "last_error": error, "updated_at": utcnow()}
+        if not count_attempt:
+            values["attempts"] = inbox.c.attempts - 1
+        with self.engine.begin() as conn:
+            result = conn.execute(update(inbox).where(
+                inbox.c.id.in_(list(ids)), inbox.c.status == "processing", inbox.c.claimed_by == run_id,
+            ).values(**values))
+            return int(result.rowcount or 0)
 
 
 def _pid_alive(pid: int) -> bool:

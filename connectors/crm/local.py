@@ -1,0 +1,234 @@
+"""The embedded CRM: a SQLite system of record behind the same sink interface as Salesforce and HubSpot.
+
+Good for trying leadsync and for small teams: owners, queues, accounts (for account-based
+routing), leads with status, score and explanation, and nurture lists. Writes are batched in
+one transaction per `apply`, and re-applying the same create is an update, never a duplicate.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+
+from connectors.crm.base import LOGICAL_FIELDS
+from connectors.crm.mapping import FieldMapping
+from connectors.errors import ConfigError
+from connectors.records import ChangeKind, CrmChange, CrmRecord, Lead, OutcomeStatus, RecordOutcome
+
+LOOKUP_CHUNK = 500
+
+
+class LocalUser(BaseModel):
+    email: str
+    name: str = ""
+    active: bool = True
+
+
+class LocalAccount(BaseModel):
+    domain: str = Field(description="E-mail domain of the account, e.g. bigco.com.")
+    name: str = ""
+    owner: str = Field(description="E-mail of the account owner (a user).")
+
+
+class LocalCrmConfig(BaseModel):
+    type: Literal["local"] = "local"
+    path: str = Field(default="var/crm.db", description="SQLite file of the local CRM.")
+    users: list[LocalUser] = Field(default_factory=list, description="Sales reps who can own leads.")
+    queues: list[str] = Field(default_factory=list, description="Queues leads can be routed to.")
+    accounts: list[LocalAccount] = Field(default_factory=list, description="Existing accounts and owners.")
+    mapping: FieldMapping = Field(default_factory=FieldMapping)
+
+
+_meta = MetaData()
+_users = Table("crm_users", _meta, Column("email", String(320), primary_key=True),
+               Column("name", String(200)), Column("active", Boolean, nullable=False))
+_queues = Table("crm_queues", _meta, Column("name", String(200), primary_key=True))
+_accounts = Table("crm_accounts", _meta, Column("domain", String(255), primary_key=True),
+                  Column("name", String(200)), Column("owner", String(320), nullable=False))
+_FIELD_TYPES: dict[str, Any] = {"employees": Integer, "score": Float, "mql": Boolean,
+                                "explanation": Text, "description": Text}
+_leads = Table(
+    "crm_leads", _meta,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    *[Column(name, _FIELD_TYPES.get(name, String(500)), unique=(name == "lead_key"))
+      for name in LOGICAL_FIELDS],
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+_lists = Table("crm_list_members", _meta, Column("list_name", String(200), nullable=False),
+               Column("lead_id", Integer, nullable=False),
+               UniqueConstraint("list_name", "lead_id", name="uq_list_member"))
+
+
+class LocalCrmSink:
+    """SQLite CRM. `write_calls` counts write transactions (a no-change re-sync leaves it untouched)."""
+
+    name = "local"
+
+    def __init__(self, config: LocalCrmConfig) -> None:
+        self.config = config
+        Path(config.path).parent.mkdir(parents=True, exist_ok=True)
+        self.engine = create_engine(f"sqlite:///{config.path}", connect_args={"timeout": 30})
+        _meta.create_all(self.engine)
+        self._seed()
+        self._mapped = set(config.mapping.resolved("local"))
+        self.write_calls = 0
+
+    def _seed(self) -> None:
+        """Make the configured users, queues and accounts exist (config is the roster's source)."""
+        with self.engine.begin() as conn:
+            for user in self.config.users:
+                conn.execute(delete(_users).where(_users.c.email == user.email.lower()))
+                conn.execute(insert(_users).values(email=user.email.lower(), name=user.name, active=user.active))
+            for queue in self.config.queues:
+                conn.execute(delete(_queues).where(_queues.c.name == queue))
+                conn.execute(insert(_queues).values(name=queue))
+            for account in self.config.accounts:
+                conn.execute(delete(_accounts).where(_accounts.c.domain == account.domain.lower()))
+                conn.execute(insert(_accounts).values(domain=account.domain.lower(), name=account.name,
+                                                      owner=account.owner.lower()))
+
+    def mapped_fields(self) -> Collection[str]:
+        return self._mapped
+
+    def check_schema(self, create_missing: bool = False) -> list[str]:
+        return []  # the local schema is created from the logical fields themselves
+
+    def resolve_owners(self, owners: Sequence[str], queues: Sequence[str]) -> None:
+        with self.engine.connect() as conn:
+            active = {r.email for r in conn.execute(select(_users.c.email).where(_users.c.active))}
+            known_queues = {r.name for r in conn.execute(select(_queues.c.name))}
+        problems = [f"owner {o!r} is not an active user of the local CRM" for o in owners
+                    if o.lower() not in active]
+        problems += [f"queue {q!r} does not exist in the local CRM" for q in queues if q not in known_queues]
+        if problems:
+            raise ConfigError("routing names owners or queues the CRM does not have", problems)
+
+    def lookup(self, leads: Sequence[Lead]) -> dict[str, CrmRecord]:
+        found: dict[str, CrmRecord] = {}
+        with self.engine.connect() as conn:
+            keys = [lead.lead_key for lead in leads]
+            for start in range(0, len(keys), LOOKUP_CHUNK):
+                for row in conn.execute(select(_leads).where(_leads.c.lead_key.in_(keys[start:start + LOOKUP_CHUNK]))):
+                    found[row.lead_key] = self._record(conn, row)
+            by_email = {lead.email: lead.lead_key for lead in leads if lead.email and lead.lead_key not in found}
+            emails = list(by_email)
+            for start in range(0, len(emails), LOOKUP_CHUNK):
+                rows = conn.execute(select(_leads).where(_leads.c.email.in_(emails[start:start + LOOKUP_CHUNK]))
+                                    .order_by(_leads.c.id))
+                for row in rows:
+                    found.setdefault(by_email[row.email], self._record(conn, row))
+        return found
+
+    def _record(self, conn: Any, row: Any) -> CrmRecord:
+        lists = [r.list_name for r in conn.execute(select(_lists.c.list_name).where(_lists.c.lead_id == row.id))]
+        domain = row.email.rsplit("@", 1)[1] if row.email and "@" in row.email else None
+        account_owner = conn.execute(select(_accounts.c.owner).where(_accounts.c.domain == domain)).scalar() \
+            if domain else None
+        fields = {name: getattr(row, name) for name in self._mapped if getattr(row, name) is not None}
+        return CrmRecord(crm_id=str(row.id), email=row.email, lead_key=row.lead_key, owner=row.owner,
+                         account_owner=account_owner, fields=fields, lists=sorted(lists))
+
+    def account_owners(self, domains: Sequence[str]) -> dict[str, str]:
+        wanted = sorted({d.lower() for d in domains if d})
+        if not wanted:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(_accounts.c.domain, _accounts.c.owner).where(_accounts.c.domain.in_(wanted)))
+            return {r.domain: r.owner for r in rows}
+
+    def apply(self, changes: Sequence[CrmChange]) -> list[RecordOutcome]:
+        if all(c.kind is ChangeKind.UNCHANGED for c in changes):
+            return [RecordOutcome(lead_key=c.lead_key, status=OutcomeStatus.UNCHANGED, crm_id=c.crm_id)
+                    for c in changes]
+        now = datetime.now(UTC)
+        outcomes: list[RecordOutcome] = []
+        with self.engine.begin() as conn:
+            self.write_calls += 1
+            owners = {r.email for r in conn.execute(select(_users.c.email).where(_users.c.active))}
+            owners |= {r.name for r in conn.execute(select(_queues.c.name))}
+            for change in changes:
+                outcomes.append(self._apply_one(conn, change, owners, now))
+        return outcomes
+
+    def _apply_one(self, conn: Any, change: CrmChange, owners: set[str], now: datetime) -> RecordOutcome:
+        if change.kind is ChangeKind.UNCHANGED:
+            return RecordOutcome(lead_key=change.lead_key, status=OutcomeStatus.UNCHANGED, crm_id=change.crm_id)
+        owner = change.fields.get("owner")
+        if owner is not None and owner not in owners and str(owner).lower() not in owners:
+            return RecordOutcome(lead_key=change.lead_key, status=OutcomeStatus.REJECTED, error_code="INVALID_OWNER",
+                                 error_message="owner is not an active user or queue of the local CRM")
+        values = {k: v for k, v in change.fields.items() if k in self._mapped}
+        crm_id = change.crm_id
+        if change.kind is ChangeKind.CREATE:
+            # A crash after an earlier attempt's write leaves the record there: update it instead.
+            crm_id = conn.execute(select(_leads.c.id).where(_leads.c.lead_key == change.lead_key)).scalar()
+            if crm_id is None:
+                result = conn.execute(insert(_leads).values(**values, created_at=now, updated_at=now))
+                crm_id = result.inserted_primary_key[0]
+                status = OutcomeStatus.CREATED
+            else:
+                conn.execute(update(_leads).where(_leads.c.id == crm_id).values(**values, updated_at=now))
+                status = OutcomeStatus.UPDATED
+        else:
+            if values:
+                conn.execute(update(_leads).where(_leads.c.id == int(str(crm_id))).values(**values, updated_at=now))
+            status = OutcomeStatus.UPDATED
+        lead_id = int(str(crm_id))
+        for name in change.lists_add:
+            exists = conn.execute(select(func.count()).select_from(_lists).where(
+                _lists.c.list_name == name, _lists.c.lead_id == lead_id)).scalar_one()
+            if not exists:
+                conn.execute(insert(_lists).values(list_name=name, lead_id=lead_id))
+        if change.lists_remove:
+            conn.execute(delete(_lists).where(_lists.c.lead_id == lead_id, _lists.c.list_name.in_(change.lists_remove)))
+        return RecordOutcome(lead_key=change.lead_key, status=status, crm_id=str(lead_id))
+
+    # reporting ---------------------------------------------------------------------------------------
+
+    def all_leads(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(select(_leads).order_by(_leads.c.id))]
+            members = conn.execute(select(_lists.c.lead_id, _lists.c.list_name)).fetchall()
+        by_lead: dict[int, list[str]] = {}
+        for lead_id, list_name in members:
+            by_lead.setdefault(lead_id, []).append(list_name)
+        for row in rows:
+            row["lists"] = ";".join(sorted(by_lead.get(row["id"], [])))
+        return rows
+
+    def export_csv(self, path: str | Path) -> int:
+        """Write every lead (all logical fields, lists) to a CSV file; returns the row count."""
+        rows = self.all_leads()
+        columns = ["id", *LOGICAL_FIELDS, "lists", "created_at", "updated_at"]
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+        return len(rows)
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,70 @@
+"""The one YAML config file: sources, CRM, state store, rules, processing and schedule."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from connectors.sources.csv_import import CsvImportConfig
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from connectors.crm.local import LocalCrmConfig
+from connectors.sources.form_files import FormFilesConfig
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CsvSourceEntry(CsvImportConfig):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["csv"] = "csv"
+
+
+SourceEntry = Annotated[CsvSourceEntry | FormFilesConfig, Field(discriminator="type")]
+CrmEntry = Annotated[LocalCrmConfig, Field(discriminator="type")]
+
+
+class StateStoreConfig(_Strict):
+    url: str = Field(default="sqlite:///var/state.db",
+                     description="SQLAlchemy URL: sqlite:///path (embedded) or postgresql://user@host/db.")
+
+
+class ProcessingConfig(_Strict):
+    batch_size: int = Field(default=500, ge=1, le=10_000, description="Leads per Prefect task / CRM batch.")
+    lease_minutes: float = Field(default=15, gt=0, description="How long a claimed batch stays claimed.")
+    max_attempts: int = Field(default=5, ge=1, description="Transient failures before a lead is dead-lettered.")
+    push_test_leads: bool = Field(default=False, description="Push leads the source marks as test leads.")
+    default_region: str = Field(default="US", min_length=2, max_length=2,
+                                description="Region for phone numbers written without a country code.")
+
+
+class ScheduleConfig(_Strict):
+    cron: str | None = Field(default=None, description="Cron expression, e.g. '*/15 * * * *'.")
+    interval_seconds: int | None = Field(default=None, ge=10, description="Run every N seconds.")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ScheduleConfig:
+        if (self.cron is None) == (self.interval_seconds is None):
+            raise ValueError("give exactly one of cron or interval_seconds")
+        return self
+
+
+class AppConfig(_Strict):
+    """Root of leadsync.yaml."""
+
+    rules: str = Field(description="Path of the rules YAML, relative to this file.")
+    state_store: StateStoreConfig = Field(default_factory=StateStoreConfig)
+    crm: CrmEntry = Field(default_factory=LocalCrmConfig)
+    sources: list[SourceEntry] = Field(default_factory=list)
+    processing: ProcessingConfig = Field(default_factory=ProcessingConfig)
+    schedule: ScheduleConfig | None = None
+
+    @model_validator(mode="after")
+    def _unique_source_names(self) -> AppConfig:
+        seen: set[str] = set()
+        for entry in self.sources:
+            key = f"{entry.type}:{entry.name}"
+            if key in seen:
+                raise ValueError(f"two sources are called {key}")
+            seen.add(key)
+        return self

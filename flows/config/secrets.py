@@ -1,0 +1,58 @@
+"""Secret references in the config: `${ENV_VAR}` or `prefect-secret:<block name>`, never the value itself.
+
+Resolved only here in flows/, right before a connector is built, and registered with the
+redactor so the value can never reach a log line, an exception or the state store.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator
+
+from connectors.errors import ConfigError
+from connectors.redaction import register_secret
+
+_ENV = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+_BLOCK = re.compile(r"^prefect-secret:([a-z0-9][a-z0-9-]*)$")
+
+
+def _check_reference(value: str) -> str:
+    if _ENV.match(value) or _BLOCK.match(value):
+        return value
+    raise ValueError("secrets are not written in the config: use ${ENV_VAR} or prefect-secret:<block-name>")
+
+
+SecretRef = Annotated[str, AfterValidator(_check_reference)]
+
+
+def resolve_secret(reference: str, what: str) -> str:
+    """Return the secret's value; a missing variable or block is a ConfigError naming `what`, not the value."""
+    env = _ENV.match(reference)
+    if env:
+        value = os.environ.get(env.group(1))
+        if not value:
+            raise ConfigError(f"{what}: environment variable {env.group(1)} is not set")
+        register_secret(value)
+        return value
+    block = _BLOCK.match(reference)
+    if block:
+        value = _load_prefect_secret(block.group(1), what)
+        register_secret(value)
+        return value
+    raise ConfigError(f"{what}: not a secret reference")
+
+
+def _load_prefect_secret(name: str, what: str) -> str:
+    from prefect.blocks.system import Secret  # only here: Prefect Secret blocks are optional
+
+    try:
+        secret = Secret.load(name)
+    except (ValueError, RuntimeError) as exc:
+        raise ConfigError(f"{what}: Prefect Secret block '{name}' could not be loaded ({type(exc).__name__})") from None
+    value = secret.get()
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{what}: Prefect Secret block '{name}' is empty or not a string")
+    return value

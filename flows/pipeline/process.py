@@ -1,0 +1,202 @@
+"""Process stage: inbox -> normalise -> match -> rules -> plan -> CRM apply -> done or dead letter.
+
+Works on one claimed batch at a time (one Prefect task per batch, never per lead). Every row
+claimed ends the batch in exactly one place: done, dead letter, spam/test, or back to pending.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from connectors.crm.base import CrmSink
+from connectors.crm.plan import PlanItem, plan_changes
+from connectors.errors import FatalError, QuotaExhaustedError, RecordRejectedError, RetriableError
+from connectors.records import Decision, Lead, OutcomeStatus, RecordOutcome
+from connectors.redaction import redact
+from connectors.sources.base import Source
+from flows.config.models import ProcessingConfig
+from flows.pipeline.merge import group_by_key, merge_leads
+from flows.state import DeadLetter, InboxRow, LedgerEntry, StateStore
+from rules import DecisionContext, RotationState, Ruleset
+
+ROTATION = "default"
+
+
+@dataclass
+class ProcessContext:
+    store: StateStore
+    sink: CrmSink
+    ruleset: Ruleset
+    sources: Mapping[str, Source]
+    settings: ProcessingConfig
+    run_id: str
+    now: Callable[[], datetime]
+    managed_statuses: Sequence[str] = ()
+
+
+@dataclass
+class BatchResult:
+    claimed: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
+    spam: int = 0
+    test: int = 0
+    requeued: int = 0
+    stopped: str | None = None
+
+
+def process_next_batch(ctx: ProcessContext) -> BatchResult | None:
+    """Claim and process one batch; None when the inbox has nothing left to do."""
+    rows = ctx.store.claim_batch(ctx.run_id, ctx.settings.batch_size,
+                                 timedelta(minutes=ctx.settings.lease_minutes), sources=list(ctx.sources))
+    if not rows:
+        return None
+    return process_rows(ctx, rows)
+
+
+def process_rows(ctx: ProcessContext, rows: Sequence[InboxRow]) -> BatchResult:
+    result = BatchResult(claimed=len(rows))
+    leads, rows_of_lead = _normalise(ctx, rows, result)
+    if not leads:
+        return result
+    try:
+        decisions = _decide_and_push(ctx, leads, rows_of_lead, result)
+    except QuotaExhaustedError as exc:
+        _requeue(ctx, rows_of_lead, result, error=exc.code, count_attempt=False)
+        result.stopped = f"CRM quota: {exc}"
+        return result
+    except RetriableError as exc:
+        _requeue_or_give_up(ctx, rows, rows_of_lead, result, exc)
+        result.stopped = f"CRM unavailable: {exc}"
+        return result
+    except FatalError:
+        _requeue(ctx, rows_of_lead, result, error="fatal error, see run log", count_attempt=False)
+        raise
+    except BaseException:
+        # A bug or an interrupt: hand the rows back now rather than waiting for the lease to run out.
+        _requeue(ctx, rows_of_lead, result, error="interrupted by an unexpected error", count_attempt=True)
+        raise
+    result.decisions = decisions
+    return result
+
+
+def _normalise(ctx: ProcessContext, rows: Sequence[InboxRow],
+               result: BatchResult) -> tuple[list[Lead], dict[str, list[InboxRow]]]:
+    leads: list[Lead] = []
+    spam: list[int] = []
+    test: list[int] = []
+    for row in rows:
+        source = ctx.sources.get(row.raw.source)
+        try:
+            if source is None:
+                raise RecordRejectedError(f"{row.raw.source}/{row.raw.source_record_id}", "source",
+                                          "no source of this name is configured", code="UNKNOWN_SOURCE")
+            lead = source.to_lead(row.raw)
+        except RecordRejectedError as exc:
+            result.dead_letters.append(_letter(row, "normalise", "data", exc.code, str(exc)))
+            continue
+        except Exception as exc:  # noqa: BLE001 - a parser bug on one record must not sink the batch
+            result.dead_letters.append(_letter(row, "normalise", "system", type(exc).__name__, redact(exc)))
+            continue
+        if lead.is_spam:
+            spam.append(row.id)
+        elif lead.is_test and not ctx.settings.push_test_leads:
+            test.append(row.id)
+        else:
+            lead.submission_ids = [str(row.id)]
+            leads.append(lead)
+    ctx.store.add_dead_letters(result.dead_letters)
+    ctx.store.set_inbox_status(spam, "spam")
+    ctx.store.set_inbox_status(test, "test")
+    result.spam, result.test = len(spam), len(test)
+    row_by_id = {str(row.id): row for row in rows}
+    groups = group_by_key(leads)
+    merged = [merge_leads(group) for group in groups.values()]
+    rows_of_lead = {lead.lead_key: [row_by_id[i] for i in lead.submission_ids] for lead in merged}
+    return merged, rows_of_lead
+
+
+def _decide_and_push(ctx: ProcessContext, leads: list[Lead], rows_of_lead: dict[str, list[InboxRow]],
+                     result: BatchResult) -> list[Decision]:
+    existing = ctx.sink.lookup(leads)
+    domains = sorted({lead.email_domain for lead in leads if lead.email_domain})
+    account_owners = ctx.sink.account_owners(domains)
+    now = ctx.now()
+
+    def decide(state: dict[str, Any], pinned: dict[str, str]) -> tuple[list[Decision], dict[str, Any],
+                                                                     list[LedgerEntry]]:
+        batch = ctx.ruleset.decide(leads, DecisionContext(
+            now=now, crm=existing, account_owners=account_owners,
+            rotation=RotationState.model_validate(state), pinned_owners=pinned))
+        entries = [LedgerEntry(lead_key=a.lead_key, team=a.team, owner=a.owner, method=a.method,
+                               skipped=[(s.owner, s.reason) for s in a.skipped]) for a in batch.assignments]
+        return batch.decisions, batch.rotation.model_dump(mode="json"), entries
+
+    decisions = ctx.store.with_rotation(ROTATION, decide, [lead.lead_key for lead in leads], ctx.run_id)
+    items = [PlanItem(lead, decision, existing.get(lead.lead_key)) for lead, decision in zip(leads, decisions,
+                                                                                             strict=True)]
+    changes = plan_changes(items, ctx.managed_statuses, ctx.sink.mapped_fields())
+    outcomes = ctx.sink.apply(changes)
+    _settle(ctx, items, outcomes, rows_of_lead, result)
+    return decisions
+
+
+def _settle(ctx: ProcessContext, items: Sequence[PlanItem], outcomes: Sequence[RecordOutcome],
+            rows_of_lead: dict[str, list[InboxRow]], result: BatchResult) -> None:
+    done: dict[int, str] = {}
+    letters: list[DeadLetter] = []
+    retry: list[int] = []
+    ledger: list[dict[str, Any]] = []
+    for item, outcome in zip(items, outcomes, strict=True):
+        key = item.lead.lead_key
+        result.outcomes[outcome.status.value] = result.outcomes.get(outcome.status.value, 0) + 1
+        rows = rows_of_lead[key]
+        if outcome.status is OutcomeStatus.REJECTED:
+            exhausted = max(r.attempts for r in rows) >= ctx.settings.max_attempts
+            if outcome.retriable and not exhausted:
+                retry.extend(r.id for r in rows)
+                continue
+            failure = "transient_exhausted" if outcome.retriable else "data"
+            letters += [_letter(r, "crm", failure, outcome.error_code or "REJECTED",
+                                outcome.error_message or "rejected by the CRM", key, item.decision.ruleset_version)
+                        for r in rows]
+        else:
+            done.update({r.id: key for r in rows})
+        ledger.append({"lead_key": key, "ruleset_version": item.decision.ruleset_version,
+                       "outcome": outcome.status.value, "crm_id": outcome.crm_id,
+                       "decision": item.decision.model_dump(mode="json")})
+    ctx.store.record_decisions(ctx.run_id, ledger)
+    ctx.store.add_dead_letters(letters)
+    ctx.store.set_inbox_status(list(done), "done", lead_keys=done)
+    ctx.store.set_inbox_status(retry, "pending", error="CRM rejected the record with a transient error")
+    result.dead_letters += letters
+    result.requeued += len(retry)
+
+
+def _requeue(ctx: ProcessContext, rows_of_lead: Mapping[str, list[InboxRow]], result: BatchResult, *,
+             error: str, count_attempt: bool) -> None:
+    ids = [r.id for rows in rows_of_lead.values() for r in rows]
+    result.requeued += ctx.store.release_claims(ctx.run_id, ids, error, count_attempt=count_attempt)
+
+
+def _requeue_or_give_up(ctx: ProcessContext, rows: Sequence[InboxRow], rows_of_lead: Mapping[str, list[InboxRow]],
+                        result: BatchResult, exc: RetriableError) -> None:
+    claimed = {r.id for group in rows_of_lead.values() for r in group}
+    exhausted = [r for r in rows if r.id in claimed and r.attempts >= ctx.settings.max_attempts]
+    letters = [_letter(r, "crm", "transient_exhausted", exc.code, str(exc)) for r in exhausted]
+    ctx.store.add_dead_letters(letters)
+    result.dead_letters += letters
+    again = [r.id for r in rows if r.id in claimed and r.attempts < ctx.settings.max_attempts]
+    ctx.store.set_inbox_status(again, "pending", error=f"{exc.code}: CRM call failed after retries")
+    result.requeued += len(again)
+
+
+def _letter(row: InboxRow, stage: str, failure: str, code: str, message: str, lead_key: str | None = None,
+            ruleset_version: str | None = None) -> DeadLetter:
+    return DeadLetter(inbox_id=row.id, source=row.raw.source, source_record_id=row.raw.source_record_id,
+                      stage=stage, failure_type=failure, code=code, message=message, lead_key=lead_key,
+                      ruleset_version=ruleset_version)

@@ -1,0 +1,71 @@
+"""Build everything a run needs from the config, and check it all before any source is touched."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from connectors.sources.csv_import import CsvImportSource
+
+from connectors.crm.base import CrmSink
+from connectors.crm.local import LocalCrmConfig, LocalCrmSink
+from connectors.errors import ConfigError
+from connectors.sources.base import Source
+from connectors.sources.form_files import FormFilesConfig, FormFilesSource
+from flows.config import LoadedConfig, load_config
+from flows.config.models import CsvSourceEntry, SourceEntry
+from flows.state import StateStore
+from rules import Ruleset, load_ruleset
+
+
+@dataclass
+class Runtime:
+    loaded: LoadedConfig
+    store: StateStore
+    sink: CrmSink
+    ruleset: Ruleset
+    sources: dict[str, Source]
+
+    def close(self) -> None:
+        self.sink.close()
+        self.store.dispose()
+
+
+def resolve_state_url(loaded: LoadedConfig) -> str:
+    """sqlite:///relative/path is relative to the config file, like every other path in it."""
+    url = loaded.config.state_store.url
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+        return prefix + str(loaded.resolve(url[len(prefix):]))
+    return url
+
+
+def build_source(entry: SourceEntry, loaded: LoadedConfig) -> Source:
+    if isinstance(entry, CsvSourceEntry):
+        return CsvImportSource(entry.model_copy(update={"path": str(loaded.resolve(entry.path))}))
+    if isinstance(entry, FormFilesConfig):
+        return FormFilesSource(entry.model_copy(update={"path": str(loaded.resolve(entry.path))}))
+    raise ConfigError(f"source type {type(entry).__name__} has no builder")
+
+
+def build_sink(loaded: LoadedConfig) -> CrmSink:
+    crm = loaded.config.crm
+    if isinstance(crm, LocalCrmConfig):
+        return LocalCrmSink(crm.model_copy(update={"path": str(loaded.resolve(crm.path))}))
+    raise ConfigError(f"CRM type {crm.type} has no builder")
+
+
+def build_runtime(config_path: str | Path, *, check_owners: bool = True) -> Runtime:
+    """Load and check config, rules, state store and CRM; raise ConfigError/FatalError before any capture."""
+    loaded = load_config(config_path)
+    ruleset = load_ruleset(loaded.rules_path)
+    store = StateStore(resolve_state_url(loaded))
+    store.create_schema()
+    sources = {}
+    for entry in loaded.config.sources:
+        source = build_source(entry, loaded)
+        sources[source.name] = source
+    sink = build_sink(loaded)
+    if check_owners:
+        sink.resolve_owners(ruleset.owners(), ruleset.queues())
+    return Runtime(loaded=loaded, store=store, sink=sink, ruleset=ruleset, sources=sources)

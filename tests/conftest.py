@@ -1,0 +1,46 @@
+"""Shared fixtures: state-store URLs for SQLite and a real PostgreSQL server started once per session."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.postgres import create_database, postgres_server
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+_db_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str]:
+    # Not under pytest's tmp dir: that one is private to root and the server runs as postgres.
+    workdir = Path(tempfile.mkdtemp(prefix="leadsync-pg-"))
+    try:
+        server = postgres_server(workdir)
+        url = server.__enter__()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    try:
+        yield url
+    finally:
+        server.__exit__(None, None, None)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url: str) -> str:
+    """A fresh, empty database per test."""
+    return create_database(postgres_admin_url, f"t{os.getpid()}_{next(_db_counter)}")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'state.db'}"
+    return str(request.getfixturevalue("postgres_url"))
