@@ -17,6 +17,20 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 _db_counter = itertools.count()
 
 
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def demo_config(tmp_path: Path) -> Path:
+    """A copy of the demo config in a temp dir: every test starts from an empty inbox and CRM.
+
+    The demo's state and CRM paths are relative (../var/...), so they land in tmp_path/var.
+    """
+    config_dir = tmp_path / "config"
+    shutil.copytree(REPO / "config", config_dir, ignore=shutil.ignore_patterns("*.db", "var"))
+    return config_dir / "leadsync.yaml"
+
+
 @pytest.fixture(scope="session")
 def postgres_admin_url() -> Iterator[str]:
     # Not under pytest's tmp dir: that one is private to root and the server runs as postgres.

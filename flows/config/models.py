@@ -26,7 +26,8 @@ CrmEntry = Annotated[LocalCrmConfig, Field(discriminator="type")]
 
 class StateStoreConfig(_Strict):
     url: str = Field(default="sqlite:///var/state.db",
-                     description="SQLAlchemy URL: sqlite:///path (embedded) or postgresql://user@host/db.")
+                     description="SQLAlchemy URL: sqlite:///path (embedded) or postgresql://user:${PGPASSWORD}@host/db; "
+                     "${VAR} references are read from the environment.")
 
 
 class ProcessingConfig(_Strict):

@@ -56,3 +56,19 @@ def _load_prefect_secret(name: str, what: str) -> str:
     if not isinstance(value, str) or not value:
         raise ConfigError(f"{what}: Prefect Secret block '{name}' is empty or not a string")
     return value
+
+
+_ENV_ANYWHERE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand_env_refs(text: str, what: str) -> str:
+    """Replace every ${VAR} inside `text` (e.g. a database URL's password) and register the values as secrets."""
+
+    def value_of(match: re.Match[str]) -> str:
+        value = os.environ.get(match.group(1))
+        if value is None:
+            raise ConfigError(f"{what}: environment variable {match.group(1)} is not set")
+        register_secret(value)
+        return value
+
+    return _ENV_ANYWHERE.sub(value_of, text)

@@ -132,8 +132,10 @@ def _decide_and_push(ctx: ProcessContext, leads: list[Lead], rows_of_lead: dict[
         batch = ctx.ruleset.decide(leads, DecisionContext(
             now=now, crm=existing, account_owners=account_owners,
             rotation=RotationState.model_validate(state), pinned_owners=pinned))
+        # A lead pinned by an earlier, interrupted attempt keeps its turn; it is not a new one.
         entries = [LedgerEntry(lead_key=a.lead_key, team=a.team, owner=a.owner, method=a.method,
-                               skipped=[(s.owner, s.reason) for s in a.skipped]) for a in batch.assignments]
+                               skipped=[(s.owner, s.reason) for s in a.skipped])
+                   for a in batch.assignments if a.lead_key not in pinned]
         return batch.decisions, batch.rotation.model_dump(mode="json"), entries
 
     decisions = ctx.store.with_rotation(ROTATION, decide, [lead.lead_key for lead in leads], ctx.run_id)

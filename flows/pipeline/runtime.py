@@ -14,6 +14,7 @@ from connectors.sources.base import Source
 from connectors.sources.form_files import FormFilesConfig, FormFilesSource
 from flows.config import LoadedConfig, load_config
 from flows.config.models import CsvSourceEntry, SourceEntry
+from flows.config.secrets import expand_env_refs
 from flows.state import StateStore
 from rules import Ruleset, load_ruleset
 
@@ -33,7 +34,7 @@ class Runtime:
 
 def resolve_state_url(loaded: LoadedConfig) -> str:
     """sqlite:///relative/path is relative to the config file, like every other path in it."""
-    url = loaded.config.state_store.url
+    url = expand_env_refs(loaded.config.state_store.url, "state_store.url")
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
         return prefix + str(loaded.resolve(url[len(prefix):]))

@@ -1,0 +1,71 @@
+"""The CLI's contract: errors are one clear line and an exit code, never a traceback; secrets never printed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+LEADSYNC = str(Path(sys.executable).with_name("leadsync"))
+
+
+def leadsync(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run([LEADSYNC, *args], capture_output=True, text=True, timeout=120, check=False,
+                          env={**os.environ, **(env or {})})
+
+
+def assert_one_clean_error(proc: subprocess.CompletedProcess[str], code: int, starts: str) -> None:
+    assert proc.returncode == code, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    first = proc.stderr.strip().splitlines()[0]
+    assert first.startswith(starts), proc.stderr
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    proc = leadsync("run", "--no-prefect", "--config", str(tmp_path / "nope.yaml"))
+    assert_one_clean_error(proc, 2, f"error: config file not found: {tmp_path / 'nope.yaml'}")
+
+
+def test_bad_config_lists_every_error_with_line(demo_config: Path) -> None:
+    text = demo_config.read_text().replace("batch_size: 500", "batch_size: -1").replace("name: website",
+                                                                                     "nmae: website")
+    demo_config.write_text(text)
+    proc = leadsync("validate", "--config", str(demo_config))
+    assert_one_clean_error(proc, 2, f"error: {demo_config} has 3 error(s)")
+    assert f"{demo_config}:31: sources[1].name: Field required" in proc.stderr
+    assert f"{demo_config}:31: sources[1].nmae: unknown setting" in proc.stderr
+    assert "processing.batch_size: Input should be greater than or equal to 1" in proc.stderr
+
+
+def test_unreachable_database_and_its_password_is_never_printed(demo_config: Path) -> None:
+    text = demo_config.read_text().replace("sqlite:///../var/state.db",
+                                           "postgresql://leadsync:${LEADSYNC_DB_PASSWORD}@127.0.0.1:1/leadsync")
+    demo_config.write_text(text)
+    proc = leadsync("run", "--no-prefect", "--config", str(demo_config),
+                    env={"LEADSYNC_DB_PASSWORD": "pw-Zx81-very-secret"})
+    assert_one_clean_error(proc, 1, "error: cannot reach the state store at postgresql://leadsync:***@127.0.0.1:1/")
+    assert "pw-Zx81-very-secret" not in proc.stdout + proc.stderr
+
+
+def test_run_validate_export_and_dead_letters(demo_config: Path, tmp_path: Path) -> None:
+    assert leadsync("validate", "--config", str(demo_config)).returncode == 0
+    run = leadsync("run", "--no-prefect", "--config", str(demo_config))
+    assert run.returncode == 0, run.stderr
+    for heading in ("Captured", "Decided and pushed", "Per owner", "Rejected"):
+        assert heading in run.stdout
+    out = tmp_path / "leads.csv"
+    exported = leadsync("export", str(out), "--config", str(demo_config))
+    assert exported.returncode == 0 and out.read_text().count("\n") >= 9
+    listed = leadsync("dead-letters", "list", "--config", str(demo_config))
+    assert "INVALID_EMAIL" in listed.stdout and "lars.holm" not in listed.stdout
+    replay = leadsync("dead-letters", "replay", "999", "--config", str(demo_config))
+    assert_one_clean_error(replay, 2, "error: no open dead letter with id 999")
+    discard = leadsync("dead-letters", "discard", "--config", str(demo_config))
+    assert discard.returncode == 0 and "discarded" in discard.stdout
+
+
+def test_serve_without_server_is_a_clear_error(demo_config: Path) -> None:
+    proc = leadsync("serve", "--config", str(demo_config), env={"PREFECT_API_URL": ""})
+    assert_one_clean_error(proc, 2, "error: leadsync serve needs a Prefect server")
