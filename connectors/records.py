@@ -88,6 +88,7 @@ class Lead(BaseModel):
     is_test: bool = False
     is_spam: bool = False
     submission_ids: list[str] = Field(default_factory=list, description="Inbox ids merged into this lead.")
+    crm_id: str | None = Field(default=None, description="The CRM record this lead was read from (CRM as a source).")
 
     @property
     def email_domain(self) -> str | None:

@@ -25,10 +25,12 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    and_,
     create_engine,
     delete,
     func,
     insert,
+    or_,
     select,
     update,
 )
@@ -37,6 +39,7 @@ from connectors.crm.base import LOGICAL_FIELDS
 from connectors.crm.mapping import FieldMapping
 from connectors.errors import ConfigError
 from connectors.records import ChangeKind, CrmChange, CrmRecord, Lead, OutcomeStatus, RecordOutcome
+from connectors.sources.crm_unrouted import UnroutedRecord
 
 LOOKUP_CHUNK = 500
 
@@ -130,7 +133,11 @@ class LocalCrmSink:
     def lookup(self, leads: Sequence[Lead]) -> dict[str, CrmRecord]:
         found: dict[str, CrmRecord] = {}
         with self.engine.connect() as conn:
-            keys = [lead.lead_key for lead in leads]
+            by_id = {int(lead.crm_id): lead.lead_key for lead in leads if lead.crm_id and lead.crm_id.isdigit()}
+            if by_id:
+                for row in conn.execute(select(_leads).where(_leads.c.id.in_(list(by_id)))):
+                    found[by_id[row.id]] = self._record(conn, row)
+            keys = [lead.lead_key for lead in leads if lead.lead_key not in found]
             for start in range(0, len(keys), LOOKUP_CHUNK):
                 for row in conn.execute(select(_leads).where(_leads.c.lead_key.in_(keys[start:start + LOOKUP_CHUNK]))):
                     found[row.lead_key] = self._record(conn, row)
@@ -206,6 +213,32 @@ class LocalCrmSink:
         if change.lists_remove:
             conn.execute(delete(_lists).where(_lists.c.lead_id == lead_id, _lists.c.list_name.in_(change.lists_remove)))
         return RecordOutcome(lead_key=change.lead_key, status=status, crm_id=str(lead_id))
+
+    def fetch_unrouted(self, after: tuple[datetime, str] | None, limit: int, queues: Sequence[str],
+                       statuses: Sequence[str]) -> list[UnroutedRecord]:
+        """Leads entered in this CRM by hand that nobody routed (see connectors.sources.crm_unrouted)."""
+        unrouted = or_(_leads.c.owner.is_(None), _leads.c.owner.in_(list(queues)),
+                       _leads.c.status.in_(list(statuses)))
+        query = select(_leads).where(_leads.c.lead_key.is_(None), unrouted)
+        if after is not None:
+            when, crm_id = after
+            when_naive = when.astimezone(UTC).replace(tzinfo=None)
+            query = query.where(or_(_leads.c.updated_at > when_naive,
+                                    and_(_leads.c.updated_at == when_naive, _leads.c.id > int(crm_id))))
+        query = query.order_by(_leads.c.updated_at, _leads.c.id).limit(limit)
+        with self.engine.connect() as conn:
+            return [UnroutedRecord(crm_id=str(row.id), modified_at=row.updated_at.replace(tzinfo=UTC),
+                                   fields={n: getattr(row, n) for n in LOGICAL_FIELDS if getattr(row, n) is not None})
+                    for row in conn.execute(query)]
+
+    def create_by_hand(self, fields: dict[str, Any]) -> str:
+        """Enter a lead the way a rep or another tool would: no lead key, maybe no owner."""
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            result = conn.execute(insert(_leads).values(**fields, created_at=now, updated_at=now))
+            key = result.inserted_primary_key
+            assert key is not None
+            return str(key[0])
 
     # reporting ---------------------------------------------------------------------------------------
 

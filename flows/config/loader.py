@@ -36,7 +36,7 @@ def validation_problems(exc: ValidationError, doc: YamlDocument) -> list[str]:
     """Turn pydantic errors into 'file:line: yaml.path: message' lines."""
     problems = []
     for error in exc.errors():
-        loc = [p for p in error["loc"] if not (isinstance(p, str) and p in _UNION_TAGS)]
+        loc = _yaml_path(error["loc"], doc.data)
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown setting (check the spelling)"
@@ -44,9 +44,21 @@ def validation_problems(exc: ValidationError, doc: YamlDocument) -> list[str]:
     return problems
 
 
-# pydantic puts the discriminator value into the error location of tagged unions; YAML has no such level.
-_UNION_TAGS = {"csv", "form_files", "local", "salesforce", "hubspot", "forms", "meta_lead_ads", "google_ads",
-               "linkedin", "typeform", "webflow", "imap", "crm_unrouted"}
+def _yaml_path(loc: tuple[int | str, ...], data: Any) -> list[int | str]:
+    """pydantic puts a tagged union's tag (the `type` value) into the location; YAML has no such level."""
+    path: list[int | str] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part not in node and node.get("type") == part:
+            continue
+        path.append(part)
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            node = None
+    return path
 
 
 def parse_config(text: str, filename: str) -> AppConfig:

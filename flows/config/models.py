@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from connectors.sources.csv_import import CsvImportConfig
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from connectors.crm.local import LocalCrmConfig
+from connectors.sources.crm_unrouted import CrmUnroutedConfig
+from connectors.sources.csv_import import CsvImportConfig
 from connectors.sources.form_files import FormFilesConfig
 
 
@@ -20,13 +21,14 @@ class CsvSourceEntry(CsvImportConfig):
     type: Literal["csv"] = "csv"
 
 
-SourceEntry = Annotated[CsvSourceEntry | FormFilesConfig, Field(discriminator="type")]
+SourceEntry = Annotated[CsvSourceEntry | FormFilesConfig | CrmUnroutedConfig, Field(discriminator="type")]
 CrmEntry = Annotated[LocalCrmConfig, Field(discriminator="type")]
 
 
 class StateStoreConfig(_Strict):
     url: str = Field(default="sqlite:///var/state.db",
-                     description="SQLAlchemy URL: sqlite:///path (embedded) or postgresql://user:${PGPASSWORD}@host/db; "
+                     description="SQLAlchemy URL: sqlite:///path (embedded) or "
+                     "postgresql://user:${PGPASSWORD}@host/db; "
                      "${VAR} references are read from the environment.")
 
 

@@ -49,7 +49,7 @@ def _load_prefect_secret(name: str, what: str) -> str:
     from prefect.blocks.system import Secret  # only here: Prefect Secret blocks are optional
 
     try:
-        secret = Secret.load(name)
+        secret: Secret[str] = Secret.load(name)  # type: ignore[assignment]  # sync_compatible: a block here
     except (ValueError, RuntimeError) as exc:
         raise ConfigError(f"{what}: Prefect Secret block '{name}' could not be loaded ({type(exc).__name__})") from None
     value = secret.get()

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from connectors.sources.csv_import import CsvImportSource
-
 from connectors.crm.base import CrmSink
 from connectors.crm.local import LocalCrmConfig, LocalCrmSink
 from connectors.errors import ConfigError
 from connectors.sources.base import Source
+from connectors.sources.crm_unrouted import CrmUnroutedConfig, CrmUnroutedSource, UnroutedFeed
+from connectors.sources.csv_import import CsvImportSource
 from connectors.sources.form_files import FormFilesConfig, FormFilesSource
 from flows.config import LoadedConfig, load_config
 from flows.config.models import CsvSourceEntry, SourceEntry
@@ -41,11 +41,15 @@ def resolve_state_url(loaded: LoadedConfig) -> str:
     return url
 
 
-def build_source(entry: SourceEntry, loaded: LoadedConfig) -> Source:
+def build_source(entry: SourceEntry, loaded: LoadedConfig, sink: CrmSink) -> Source:
     if isinstance(entry, CsvSourceEntry):
         return CsvImportSource(entry.model_copy(update={"path": str(loaded.resolve(entry.path))}))
     if isinstance(entry, FormFilesConfig):
         return FormFilesSource(entry.model_copy(update={"path": str(loaded.resolve(entry.path))}))
+    if isinstance(entry, CrmUnroutedConfig):
+        if not isinstance(sink, UnroutedFeed):
+            raise ConfigError(f"source crm_unrouted:{entry.name}: the {sink.name} CRM cannot list unrouted leads")
+        return CrmUnroutedSource(entry, sink)
     raise ConfigError(f"source type {type(entry).__name__} has no builder")
 
 
@@ -62,11 +66,11 @@ def build_runtime(config_path: str | Path, *, check_owners: bool = True) -> Runt
     ruleset = load_ruleset(loaded.rules_path)
     store = StateStore(resolve_state_url(loaded))
     store.create_schema()
+    sink = build_sink(loaded)
     sources = {}
     for entry in loaded.config.sources:
-        source = build_source(entry, loaded)
+        source = build_source(entry, loaded, sink)
         sources[source.name] = source
-    sink = build_sink(loaded)
     if check_owners:
         sink.resolve_owners(ruleset.owners(), ruleset.queues())
     return Runtime(loaded=loaded, store=store, sink=sink, ruleset=ruleset, sources=sources)
