@@ -175,3 +175,25 @@ def test_unreachable_database_is_one_clear_line() -> None:
     assert message.startswith("cannot reach the state store at postgresql://leadsync:***@127.0.0.1:1/nowhere: ")
     assert "Connection refused" in message
     assert "hunter2pass" not in message and "\n" not in message
+
+
+def test_concurrent_claims_never_overlap(store_url: str) -> None:
+    seed = StateStore(store_url)
+    seed.create_schema()
+    seed.inbox_add([raw(i) for i in range(200)])
+    claimed: list[int] = []
+    lock = threading.Lock()
+
+    def worker(n: int) -> None:
+        store = StateStore(store_url)
+        while rows := store.claim_batch(f"run-{n}", 7, timedelta(minutes=5)):
+            with lock:
+                claimed.extend(r.id for r in rows)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(claimed) == sorted(set(claimed))
+    assert len(claimed) == 200
