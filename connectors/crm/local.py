@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import (
     Boolean,
     Column,
@@ -45,18 +45,21 @@ LOOKUP_CHUNK = 500
 
 
 class LocalUser(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     email: str
     name: str = ""
     active: bool = True
 
 
 class LocalAccount(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     domain: str = Field(description="E-mail domain of the account, e.g. bigco.com.")
     name: str = ""
     owner: str = Field(description="E-mail of the account owner (a user).")
 
 
 class LocalCrmConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     type: Literal["local"] = "local"
     path: str = Field(default="var/crm.db", description="SQLite file of the local CRM.")
     users: list[LocalUser] = Field(default_factory=list, description="Sales reps who can own leads.")

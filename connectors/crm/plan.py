@@ -16,6 +16,9 @@ from connectors.crm.base import PERSON_FIELDS
 from connectors.records import ChangeKind, CrmChange, CrmRecord, Decision, Lead
 
 
+_NARRATIVE = frozenset({"explanation", "ruleset_version"})
+
+
 @dataclass(frozen=True)
 class PlanItem:
     lead: Lead
@@ -90,6 +93,9 @@ def plan_change(item: PlanItem, managed_statuses: Collection[str], mapped: Colle
             continue  # a rep moved the lead on; do not drag it back
         if not same_value(current, value):
             changed[name] = value
+    if set(changed) <= _NARRATIVE:
+        # Same outcome, told differently (e.g. "kept existing owner" on a re-sync): nothing to write.
+        changed = {}
     have = set(existing.lists)
     lists_add = sorted(set(item.decision.lists_add) - have)
     lists_remove = sorted(set(item.decision.lists_remove) & have)

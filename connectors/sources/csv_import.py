@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.errors import FatalError, RecordRejectedError
 from connectors.normalise import build_lead
@@ -56,6 +56,7 @@ def header_key(text: str) -> str:
 
 
 class CsvImportConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     name: str = Field(description="Source name; records are stored as csv:<name>.")
     path: str = Field(description="A CSV file, or a glob of files, relative to the config file.")
     encoding: str = Field(default="auto", description="'auto' (UTF-8, with or without BOM, else Windows-1252) "

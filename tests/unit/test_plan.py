@@ -79,3 +79,12 @@ def test_unmapped_fields_are_not_planned() -> None:
 ])
 def test_same_value(a: Any, b: Any, same: bool) -> None:
     assert same_value(a, b) is same
+
+
+def test_a_new_wording_of_the_same_outcome_is_not_a_change() -> None:
+    decision = DECISION.model_copy(update={"explanation": "Kept existing owner ...", "ruleset_version": "4"})
+    change = plan_change(PlanItem(LEAD, decision, existing()), MANAGED, LOGICAL_FIELDS)
+    assert change.kind is ChangeKind.UNCHANGED
+    moved = decision.model_copy(update={"score": 70})
+    change = plan_change(PlanItem(LEAD, moved, existing()), MANAGED, LOGICAL_FIELDS)
+    assert set(change.fields) == {"score", "explanation", "ruleset_version"}
