@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-_EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+_EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b")
 _PHONE = re.compile(r"(?<![\w/])\+?\d[\d ().-]{7,}\d")
 _BEARER = re.compile(r"(?i)\b(bearer|token|session[_ ]?id|password|secret|api[_-]?key|access_token)"
                      r"(\s*[=:]\s*|\s+)['\"]?[^\s'\"&,;]+")
 _URL_SECRET = re.compile(r"(?i)([?&](?:access_token|token|key|hapikey|secret|sig|signature|password)=)[^&\s]+")
-_LONG_TOKEN = re.compile(r"\b[A-Za-z0-9!._~+/-]{40,}={0,2}")
+_LONG_TOKEN = re.compile(r"\b[A-Za-z0-9!._~+-]{40,}={0,2}")  # no "/": keep file paths readable
 
 _IPV4 = re.compile(r"\d{1,3}(\.\d{1,3}){3}")
 

@@ -51,10 +51,10 @@ def clean_errors(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except ConfigError as exc:
-            err.print(f"[red]error:[/red] {redact(exc)}", highlight=False)
+            err.print(f"[red]error:[/red] {redact(exc)}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_CONFIG) from None
         except LeadsyncError as exc:
-            err.print(f"[red]error:[/red] {redact(exc)}", highlight=False)
+            err.print(f"[red]error:[/red] {redact(exc)}", highlight=False, soft_wrap=True)
             raise typer.Exit(EXIT_FAILED) from None
         except KeyboardInterrupt:
             err.print("interrupted: claimed leads go back to the inbox on the next run")

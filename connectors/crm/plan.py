@@ -15,7 +15,6 @@ from typing import Any
 from connectors.crm.base import PERSON_FIELDS
 from connectors.records import ChangeKind, CrmChange, CrmRecord, Decision, Lead
 
-
 _NARRATIVE = frozenset({"explanation", "ruleset_version"})
 
 

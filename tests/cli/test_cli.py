@@ -34,9 +34,9 @@ def test_bad_config_lists_every_error_with_line(demo_config: Path) -> None:
     demo_config.write_text(text)
     proc = leadsync("validate", "--config", str(demo_config))
     assert_one_clean_error(proc, 2, f"error: {demo_config} has 3 error(s)")
-    assert f"{demo_config}:31: sources[1].name: Field required" in proc.stderr
-    assert f"{demo_config}:31: sources[1].nmae: unknown setting" in proc.stderr
-    assert "processing.batch_size: Input should be greater than or equal to 1" in proc.stderr
+    assert f"{demo_config}:26: sources[1].name: Field required" in proc.stderr
+    assert f"{demo_config}:27: sources[1].nmae: unknown setting" in proc.stderr
+    assert f"{demo_config}:33: processing.batch_size: Input should be greater than or equal to 1" in proc.stderr
 
 
 def test_unreachable_database_and_its_password_is_never_printed(demo_config: Path) -> None:
