@@ -150,8 +150,11 @@ class Ruleset:
                     fit += rule.points
                 else:
                     behaviour += rule.points
+        ages: dict[str, list[int]] = {}
+        for event in lead.events:
+            ages.setdefault(event.type, []).append((now - event.at).days)
         for kind, cfg in self.spec.scoring.events.items():
-            count = sum(1 for e in lead.events if e.type == kind and (now - e.at).days < cfg.window_days)
+            count = sum(1 for age in ages.get(kind, ()) if age < cfg.window_days)
             if not count:
                 continue
             points = count * cfg.points
