@@ -23,4 +23,5 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
 fi
 export PREFECT_SERVER_ANALYTICS_ENABLED=false
 export PREFECT_HOME="${PREFECT_HOME:-$ROOT/var/prefect}"
+mkdir -p "$PREFECT_HOME"
 export PATH="$ROOT/.venv/bin:$PATH"
