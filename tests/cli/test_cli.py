@@ -69,3 +69,18 @@ def test_run_validate_export_and_dead_letters(demo_config: Path, tmp_path: Path)
 def test_serve_without_server_is_a_clear_error(demo_config: Path) -> None:
     proc = leadsync("serve", "--config", str(demo_config), env={"PREFECT_API_URL": ""})
     assert_one_clean_error(proc, 2, "error: leadsync serve needs a Prefect server")
+
+
+def test_demo_on_postgresql_with_a_secret_in_the_url(demo_config: Path, postgres_url: str) -> None:
+    # The test server trusts local connections, so the password is accepted and must still never show.
+    url = postgres_url.replace("postgresql+psycopg://leadsync@", "postgresql://leadsync:${LEADSYNC_DB_PASSWORD}@")
+    demo_config.write_text(demo_config.read_text().replace("sqlite:///../var/state.db", url))
+    secret = "pw-Qq93-never-printed"
+    first = leadsync("run", "--no-prefect", "--config", str(demo_config), env={"LEADSYNC_DB_PASSWORD": secret})
+    assert first.returncode == 0, first.stderr
+    assert "CRM created" in first.stdout
+    again = leadsync("run", "--no-prefect", "--config", str(demo_config), env={"LEADSYNC_DB_PASSWORD": secret})
+    assert again.returncode == 0 and "CRM created" not in again.stdout
+    listed = leadsync("dead-letters", "list", "--config", str(demo_config), env={"LEADSYNC_DB_PASSWORD": secret})
+    for proc in (first, again, listed):
+        assert secret not in proc.stdout + proc.stderr
