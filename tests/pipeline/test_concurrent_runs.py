@@ -46,7 +46,7 @@ def test_two_concurrent_runs_share_the_rotation_fairly(demo_config: Path, postgr
         runtime = build_runtime(demo_config)
         try:
             run_sync(runtime, capture=False)
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+        except BaseException as exc:
             errors.append(exc)
         finally:
             runtime.close()
