@@ -123,6 +123,40 @@ def run(config: ConfigOption = None,
 
 @app.command()
 @clean_errors
+def plan(config: ConfigOption = None,
+         all_leads: Annotated[bool, typer.Option("--all", help="Also re-decide leads already pushed "
+                                                 "(what a rule change would change).")] = False,
+         ) -> None:
+    """Show what a run would change in the CRM, per lead and in totals, writing nothing."""
+    from datetime import UTC, datetime
+
+    from flows.pipeline.plan_preview import preview
+    from flows.pipeline.runtime import build_runtime
+
+    runtime = build_runtime(_config_path(config))
+    try:
+        result = preview(runtime, datetime.now(UTC), include_done=all_leads)
+    finally:
+        runtime.close()
+    table = Table(title="Planned CRM changes (nothing written)", title_justify="left")
+    for column in ("lead", "change", "fields"):
+        table.add_column(column, overflow="fold")
+    for lead, change in result.changes:
+        if change.kind.value != "unchanged":
+            fields = ", ".join(f"{k}={v}" for k, v in change.fields.items() if k != "explanation")
+            lists = "".join([f" +list {n}" for n in change.lists_add] + [f" -list {n}" for n in change.lists_remove])
+            table.add_row(lead.lead_key, change.kind.value, fields + lists)
+    console.print(table)
+    totals = result.totals()
+    console.print("totals: " + ", ".join(f"{k} {v}" for k, v in sorted(totals.items())) if totals else "totals: none")
+    if result.field_totals():
+        console.print("fields updated: " + ", ".join(f"{k} {v}" for k, v in result.field_totals().most_common()))
+    if result.rejected:
+        console.print(f"{len(result.rejected)} submission(s) would be rejected (see `leadsync run`)")
+
+
+@app.command()
+@clean_errors
 def serve(config: ConfigOption = None,
           cron: Annotated[str | None, typer.Option(help="Cron schedule (overrides the config).")] = None,
           interval: Annotated[int | None, typer.Option(help="Interval in seconds (overrides the config).")] = None,

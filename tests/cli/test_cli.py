@@ -84,3 +84,19 @@ def test_demo_on_postgresql_with_a_secret_in_the_url(demo_config: Path, postgres
     listed = leadsync("dead-letters", "list", "--config", str(demo_config), env={"LEADSYNC_DB_PASSWORD": secret})
     for proc in (first, again, listed):
         assert secret not in proc.stdout + proc.stderr
+
+
+def test_plan_shows_changes_and_writes_nothing(demo_config: Path) -> None:
+    before = leadsync("plan", "--config", str(demo_config))
+    assert before.returncode == 0, before.stderr
+    assert "totals: create 12" in before.stdout  # 19 submissions: 3 invalid, 1 spam, 3 duplicates merged
+    assert "3 submission(s) would be rejected" in before.stdout
+    still = leadsync("plan", "--config", str(demo_config))
+    assert "totals: create 12" in still.stdout  # the first plan stored nothing and moved no cursor
+    assert leadsync("run", "--no-prefect", "--config", str(demo_config)).returncode == 0
+    assert "totals: none" in leadsync("plan", "--config", str(demo_config)).stdout
+    rules = demo_config.parent / "rules.yaml"
+    rules.write_text(rules.read_text().replace("mql_threshold: 60", "mql_threshold: 50"))
+    changed = leadsync("plan", "--all", "--config", str(demo_config))
+    assert "totals: unchanged 10, update 2" in changed.stdout
+    assert "fields updated: status 2, mql 2" in changed.stdout
