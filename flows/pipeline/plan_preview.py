@@ -46,8 +46,8 @@ def preview(runtime: Runtime, now: datetime, include_done: bool = False, limit: 
                               received_at=as_utc(r.received_at) or now, cursor_value=r.cursor_value,
                               payload=r.payload) for r in rows]
         state = conn.execute(select(rotation_state.c.state).where(rotation_state.c.name == "default")).scalar()
-    for name, source in runtime.sources.items():
-        for page in source.read(runtime.store.get_cursors(name)):
+    for name, reader in runtime.sources.items():
+        for page in reader.read(runtime.store.get_cursors(name)):
             raws += page.records
     result = PlanPreview()
     leads: list[Lead] = []
