@@ -154,6 +154,14 @@ def parse_int(value: Any, field: str, record: str) -> int | None:
     return int(digits)
 
 
+def region_of_domain(email: str | None) -> str | None:
+    """A country-code top-level domain (.uk, .de, .se) says where national phone numbers come from."""
+    if not email:
+        return None
+    tld = email.rsplit(".", 1)[-1].upper()
+    return "GB" if tld == "UK" else tld if len(tld) == 2 and tld in _KNOWN_ISO2 else None
+
+
 def lead_key_for(email: str | None, source: str, source_record_id: str) -> str:
     """Deterministic key: the same e-mail is the same person, from any source, in any run."""
     if email:
@@ -169,7 +177,14 @@ def build_lead(raw: RawSubmission, fields: Mapping[str, Any], default_region: st
     if not first and not last and fields.get("full_name"):
         first, last = split_full_name(fields.get("full_name"))
     country = normalise_country(fields.get("country"), record)
-    phone = normalise_phone(fields.get("phone"), country or default_region, record)
+    custom = dict(fields.get("custom") or {})
+    try:
+        phone = normalise_phone(fields.get("phone"), country or region_of_domain(email) or default_region, record)
+    except RecordRejectedError:
+        if email is None:
+            raise
+        # A reachable lead is not lost over a phone number we cannot read: keep it as written, for a human.
+        phone, custom["phone_as_written"] = None, clean_text(fields.get("phone"))
     if email is None and phone is None:
         raise RecordRejectedError(record, "email", "missing: a lead needs an e-mail address or a phone number",
                                   code="MISSING_CONTACT")
@@ -203,7 +218,7 @@ def build_lead(raw: RawSubmission, fields: Mapping[str, Any], default_region: st
             consent=Consent(**{k: parse_bool(v) for k, v in consent.items()}),
             attribution=Attribution(**{k: clean_text(v) for k, v in attribution.items()}),
             events=fields.get("events") or [],
-            custom=dict(fields.get("custom") or {}),
+            custom=custom,
             is_test=bool(fields.get("is_test")),
             is_spam=bool(fields.get("is_spam")),
         )

@@ -18,6 +18,8 @@ class Page:
     cursor: str | None
     skipped: list[tuple[str, str]] = field(default_factory=list)
     """(record id, reason) for records seen but deliberately not captured (e.g. an auto-reply)."""
+    ack: tuple[object, ...] = ()
+    """What the source needs to acknowledge this page upstream in commit() (e.g. IMAP folder and UIDs)."""
 
 
 class Source(Protocol):

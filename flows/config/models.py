@@ -10,6 +10,8 @@ from connectors.crm.local import LocalCrmConfig
 from connectors.sources.crm_unrouted import CrmUnroutedConfig
 from connectors.sources.csv_import import CsvImportConfig
 from connectors.sources.form_files import FormFilesConfig
+from connectors.sources.imap_inbox import ImapInboxConfig
+from flows.config.secrets import SecretRef
 
 
 class _Strict(BaseModel):
@@ -21,7 +23,12 @@ class CsvSourceEntry(CsvImportConfig):
     type: Literal["csv"] = "csv"
 
 
-SourceEntry = Annotated[CsvSourceEntry | FormFilesConfig | CrmUnroutedConfig, Field(discriminator="type")]
+class ImapSourceEntry(ImapInboxConfig):
+    secret: SecretRef = Field(description="Password or OAuth2 token: ${ENV_VAR} or prefect-secret:<block-name>.")
+
+
+SourceEntry = Annotated[CsvSourceEntry | FormFilesConfig | CrmUnroutedConfig | ImapSourceEntry,
+                        Field(discriminator="type")]
 CrmEntry = Annotated[LocalCrmConfig, Field(discriminator="type")]
 
 

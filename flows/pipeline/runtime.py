@@ -12,9 +12,10 @@ from connectors.sources.base import Source
 from connectors.sources.crm_unrouted import CrmUnroutedConfig, CrmUnroutedSource, UnroutedFeed
 from connectors.sources.csv_import import CsvImportSource
 from connectors.sources.form_files import FormFilesConfig, FormFilesSource
+from connectors.sources.imap_inbox import ImapInboxSource
 from flows.config import LoadedConfig, load_config
-from flows.config.models import CsvSourceEntry, SourceEntry
-from flows.config.secrets import expand_env_refs
+from flows.config.models import CsvSourceEntry, ImapSourceEntry, SourceEntry
+from flows.config.secrets import expand_env_refs, resolve_secret
 from flows.state import StateStore
 from rules import Ruleset, load_ruleset
 
@@ -28,6 +29,10 @@ class Runtime:
     sources: dict[str, Source]
 
     def close(self) -> None:
+        for source in self.sources.values():
+            close = getattr(source, "close", None)  # sources holding connections (IMAP) release them
+            if callable(close):
+                close()
         self.sink.close()
         self.store.dispose()
 
@@ -46,6 +51,8 @@ def build_source(entry: SourceEntry, loaded: LoadedConfig, sink: CrmSink) -> Sou
         return CsvImportSource(entry.model_copy(update={"path": str(loaded.resolve(entry.path))}))
     if isinstance(entry, FormFilesConfig):
         return FormFilesSource(entry.model_copy(update={"path": str(loaded.resolve(entry.path))}))
+    if isinstance(entry, ImapSourceEntry):
+        return ImapInboxSource(entry, resolve_secret(entry.secret, f"source imap:{entry.name} secret"))
     if isinstance(entry, CrmUnroutedConfig):
         if not isinstance(sink, UnroutedFeed):
             raise ConfigError(f"source crm_unrouted:{entry.name}: the {sink.name} CRM cannot list unrouted leads")

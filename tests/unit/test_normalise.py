@@ -123,3 +123,15 @@ def test_build_lead_full() -> None:
     assert lead.product_interest == ["Routing", "Scoring"]
     assert lead.received_at.isoformat() == "2026-03-04T17:31:09+01:00"
     assert lead.email_domain == "acme-robotics.example"
+
+
+def test_unreadable_phone_does_not_lose_a_reachable_lead() -> None:
+    lead = build_lead(RAW, {"email": "aisha@cafes.example", "phone": "0207 946 0321"}, default_region="US")
+    assert lead.phone is None and lead.custom["phone_as_written"] == "0207 946 0321"
+    with pytest.raises(RecordRejectedError, match="field 'phone'"):
+        build_lead(RAW, {"phone": "0207 946 0321"}, default_region="US")
+
+
+def test_country_code_domain_sets_the_phone_region() -> None:
+    lead = build_lead(RAW, {"email": "zoe@example.co.uk", "phone": "020 7946 0958"}, default_region="US")
+    assert lead.phone == "+442079460958"

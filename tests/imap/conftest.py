@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import contextlib
+import imaplib
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
+
+from tests.imap.dovecot import PASSWORD, USER, Dovecot, dovecot_server
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    workdir = Path(tempfile.mkdtemp(prefix="leadsync-imap-"))
+    workdir.chmod(0o755)
+    try:
+        with dovecot_server(workdir) as server:
+            yield server
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture
+def mailbox(dovecot: Dovecot, request: pytest.FixtureRequest) -> Iterator[tuple[IMAPClient, str]]:
+    """A fresh folder per test (its own UIDVALIDITY), and an admin connection to fill it."""
+    folder = f"t-{request.node.name[:40].replace('[', '-').replace(']', '')}"
+    client = IMAPClient("127.0.0.1", port=dovecot.port, ssl=False)
+    client.login(USER, PASSWORD)
+    for name in (folder, f"{folder}-done"):
+        if client.folder_exists(name):
+            client.delete_folder(name)
+        client.create_folder(name)
+    try:
+        yield client, folder
+    finally:
+        with contextlib.suppress(OSError, IMAPClientError, imaplib.IMAP4.abort):
+            client.logout()  # a test may have had the server drop this session
