@@ -16,10 +16,11 @@ from tests.imap.dovecot import PASSWORD, USER, Dovecot, dovecot_server
 
 @pytest.fixture(scope="session")
 def dovecot() -> Iterator[Dovecot]:
+    """Dovecot with a plain listener (STARTTLS-capable) and an IMAPS listener, self-signed certificate."""
     workdir = Path(tempfile.mkdtemp(prefix="leadsync-imap-"))
     workdir.chmod(0o755)
     try:
-        with dovecot_server(workdir) as server:
+        with dovecot_server(workdir, tls=True) as server:
             yield server
     except RuntimeError as exc:
         pytest.fail(str(exc))

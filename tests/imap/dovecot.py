@@ -24,6 +24,11 @@ class Dovecot:
     port: int
     workdir: Path
     config: Path
+    tls_port: int | None = None
+
+    @property
+    def ca_file(self) -> Path:
+        return self.workdir / "cert.pem"
 
     def kick(self, user: str = USER) -> None:
         """The server drops every open session of `user` (as a restart or an idle timeout would)."""
@@ -43,7 +48,16 @@ def _mail_user() -> tuple[int, int]:
     return entry.pw_uid, entry.pw_gid
 
 
-def write_config(workdir: Path, port: int) -> Path:
+def make_certificate(workdir: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for localhost / 127.0.0.1; the test trusts it via ca_file."""
+    cert, key = workdir / "cert.pem", workdir / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"], check=True, capture_output=True)
+    return cert, key
+
+
+def write_config(workdir: Path, port: int, tls_port: int | None = None) -> Path:
     uid, gid = _mail_user()
     for sub in ("run", "state", "mail"):
         (workdir / sub).mkdir(parents=True, exist_ok=True)
@@ -65,7 +79,7 @@ state_dir = {workdir}/state
 log_path = {workdir}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+{"ssl = no" if tls_port is None else _tls(workdir)}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 first_valid_uid = {uid}
@@ -88,13 +102,19 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port or 0}
   }}
   {"" if os.geteuid() == 0 else "chroot ="}
 }}
 {non_root}
 """)
     return config
+
+
+def _tls(workdir: Path) -> str:
+    cert, key = make_certificate(workdir)
+    return f"ssl = yes\nssl_cert = <{cert}\nssl_key = <{key}"
 
 
 def start(config: Path, port: int) -> None:
@@ -119,13 +139,14 @@ def stop(config: Path) -> None:
 
 
 @contextmanager
-def dovecot_server(workdir: Path) -> Iterator[Dovecot]:
+def dovecot_server(workdir: Path, tls: bool = False) -> Iterator[Dovecot]:
     if shutil.which("dovecot") is None:
         raise RuntimeError("dovecot is not installed: run scripts/test.sh, which installs dovecot-imapd")
     port = free_port()
-    config = write_config(workdir, port)
+    tls_port = free_port() if tls else None
+    config = write_config(workdir, port, tls_port)
     start(config, port)
     try:
-        yield Dovecot(port=port, workdir=workdir, config=config)
+        yield Dovecot(port=port, workdir=workdir, config=config, tls_port=tls_port)
     finally:
         stop(config)

@@ -129,3 +129,23 @@ def test_wrong_password_is_a_clear_fatal_error(dovecot: Dovecot, mailbox: tuple[
     with pytest.raises(FatalError, match="refused the login") as info:
         list(src.read({}))
     assert "wrong-password-xyz" not in str(info.value)
+
+
+def test_imaps_and_starttls_verify_the_certificate(dovecot: Dovecot, mailbox: tuple[IMAPClient, str],
+                                                   tmp_path: Path) -> None:
+    import pytest
+
+    from connectors.errors import FatalError
+
+    admin, folder = mailbox
+    append_samples(admin, folder)
+    base = {"name": "sales", "host": "127.0.0.1", "username": USER, "secret": "${X}", "folders": [folder],
+            "after_capture": "none", "ca_file": str(dovecot.ca_file)}
+    for security, port in (("imaps", dovecot.tls_port), ("starttls", dovecot.port)):
+        src = ImapInboxSource(ImapInboxConfig(**base, security=security, port=port), PASSWORD)  # type: ignore[arg-type]
+        assert capture_source(store(tmp_path / security), src).new == 2
+        src.close()
+    untrusted = ImapInboxSource(ImapInboxConfig(**{**base, "ca_file": None}, security="imaps",  # type: ignore[arg-type]
+                                                port=dovecot.tls_port), PASSWORD)
+    with pytest.raises(FatalError, match=r"certificate of 127\.0\.0\.1 is not trusted"):
+        list(untrusted.read({}))  # a self-signed certificate is refused unless its CA is configured

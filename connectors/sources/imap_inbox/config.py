@@ -27,6 +27,7 @@ class ImapInboxConfig(BaseModel):
     default_region: str = "US"
     batch_size: int = Field(default=100, ge=1, le=1000)
     timeout_seconds: float = Field(default=30, gt=0)
+    ca_file: str | None = Field(default=None, description="CA bundle for a server with a private certificate.")
 
     @model_validator(mode="after")
     def _plain_only_on_loopback(self) -> ImapInboxConfig:

@@ -33,12 +33,14 @@ ClientFactory = Callable[[ImapInboxConfig], IMAPClient]
 
 
 def connect(config: ImapInboxConfig) -> IMAPClient:
+    """Connect with certificate and host name verification (never switched off)."""
+    context = ssl.create_default_context(cafile=config.ca_file)
     if config.security == "imaps":
-        return IMAPClient(config.host, port=config.effective_port, ssl=True, ssl_context=ssl.create_default_context(),
+        return IMAPClient(config.host, port=config.effective_port, ssl=True, ssl_context=context,
                           timeout=config.timeout_seconds)
     client = IMAPClient(config.host, port=config.effective_port, ssl=False, timeout=config.timeout_seconds)
     if config.security == "starttls":
-        client.starttls(ssl.create_default_context())
+        client.starttls(context)
     return client
 
 
@@ -66,6 +68,9 @@ class ImapInboxSource:
                 client.login(self.config.username, self._secret)
         except LoginError:
             raise FatalError(f"source {self.name}: the IMAP server refused the login for the configured user") from None
+        except ssl.SSLCertVerificationError as exc:
+            raise FatalError(f"source {self.name}: the certificate of {self.config.host} is not trusted "
+                             f"({exc.verify_message}); set ca_file for a private CA") from None
         except (TimeoutError, OSError, IMAPClientError) as exc:
             raise RetriableError(f"source {self.name}: cannot reach {self.config.host}: {redact(exc)}") from None
         self._client = client
