@@ -111,3 +111,23 @@ def test_forwarded_as_attachment_yields_the_original_sender() -> None:
 def test_quoted_history_is_trimmed() -> None:
     assert inquiry_text("Yes please.\n\nOn Mon, 2 Mar 2026 Tom wrote:\n> earlier text") == "Yes please."
     assert html_to_text("<div>a</div><div>b</div>") == "a\nb"
+
+
+def test_reply_from_a_lead_is_an_activity_on_that_lead() -> None:
+    import base64
+    from datetime import UTC, datetime
+
+    from connectors.records import RawSubmission
+    from connectors.sources.imap_inbox import ImapInboxConfig, ImapInboxSource
+
+    source = ImapInboxSource(ImapInboxConfig(name="s", host="127.0.0.1", security="none", username="u",
+                                             secret="${X}", own_domains=["ourco.example"]), "pw")
+    raw = mail({"Subject": "Re: Your demo", "In-Reply-To": "<demo@ourco.example>"}, "Yes, Tuesday works.")
+    stored = RawSubmission(source="imap:s", source_record_id="m1@bigco.example",
+                           received_at=datetime(2026, 3, 2, tzinfo=UTC),
+                           payload={"raw": base64.b64encode(raw).decode()})
+    lead = source.to_lead(stored)
+    assert lead.email == "ann@bigco.example"
+    assert [(e.type, e.detail) for e in lead.events] == [("email_reply", "Re: Your demo")]
+    inquiry = source.to_lead(stored.model_copy(update={"payload": {"raw": base64.b64encode(mail({})).decode()}}))
+    assert inquiry.events == []
