@@ -39,10 +39,11 @@ class CrmSink(Protocol):
         """
         ...
 
-    def resolve_owners(self, owners: Sequence[str], queues: Sequence[str]) -> None:
+    def resolve_owners(self, owners: Sequence[str], queues: Sequence[str], lists: Sequence[str] = ()) -> None:
         """Check every owner e-mail and queue name exists and is active, else raise ConfigError.
 
-        Called once per run before any write; sinks cache the resolved ids.
+        Called once per run before any write; sinks cache the resolved ids. `lists` names the
+        nurture lists the rules manage, so lookups can report memberships.
         """
         ...
 

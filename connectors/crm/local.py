@@ -123,7 +123,7 @@ class LocalCrmSink:
     def check_schema(self, create_missing: bool = False) -> list[str]:
         return []  # the local schema is created from the logical fields themselves
 
-    def resolve_owners(self, owners: Sequence[str], queues: Sequence[str]) -> None:
+    def resolve_owners(self, owners: Sequence[str], queues: Sequence[str], lists: Sequence[str] = ()) -> None:
         with self.engine.connect() as conn:
             active = {r.email for r in conn.execute(select(_users.c.email).where(_users.c.active))}
             known_queues = {r.name for r in conn.execute(select(_queues.c.name))}

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from connectors.crm.hubspot import HubSpotConfig
 from connectors.crm.local import LocalCrmConfig
 from connectors.sources.crm_unrouted import CrmUnroutedConfig
 from connectors.sources.csv_import import CsvImportConfig
@@ -29,7 +30,12 @@ class ImapSourceEntry(ImapInboxConfig):
 
 SourceEntry = Annotated[CsvSourceEntry | FormFilesConfig | CrmUnroutedConfig | ImapSourceEntry,
                         Field(discriminator="type")]
-CrmEntry = Annotated[LocalCrmConfig, Field(discriminator="type")]
+class HubSpotEntry(HubSpotConfig):
+    access_token: SecretRef = Field(description="Private app token: ${ENV_VAR} or prefect-secret:<block-name>.")
+    host: str | None = Field(default=None, description="API base URL; default https://api.hubapi.com.")
+
+
+CrmEntry = Annotated[LocalCrmConfig | HubSpotEntry, Field(discriminator="type")]
 
 
 class StateStoreConfig(_Strict):

@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from connectors.crm.base import CrmSink
+from connectors.crm.hubspot import HubSpotCredentials, HubSpotSink
 from connectors.crm.local import LocalCrmConfig, LocalCrmSink
 from connectors.errors import ConfigError
 from connectors.sources.base import Source
@@ -14,7 +17,7 @@ from connectors.sources.csv_import import CsvImportSource
 from connectors.sources.form_files import FormFilesConfig, FormFilesSource
 from connectors.sources.imap_inbox import ImapInboxSource
 from flows.config import LoadedConfig, load_config
-from flows.config.models import CsvSourceEntry, ImapSourceEntry, SourceEntry
+from flows.config.models import CsvSourceEntry, HubSpotEntry, ImapSourceEntry, SourceEntry
 from flows.config.secrets import expand_env_refs, resolve_secret
 from flows.state import StateStore
 from rules import Ruleset, load_ruleset
@@ -64,6 +67,9 @@ def build_sink(loaded: LoadedConfig) -> CrmSink:
     crm = loaded.config.crm
     if isinstance(crm, LocalCrmConfig):
         return LocalCrmSink(crm.model_copy(update={"path": str(loaded.resolve(crm.path))}))
+    if isinstance(crm, HubSpotEntry):
+        token = resolve_secret(crm.access_token, "crm.access_token")
+        return HubSpotSink(crm, HubSpotCredentials(access_token=SecretStr(token)), host=crm.host)
     raise ConfigError(f"CRM type {crm.type} has no builder")
 
 
@@ -79,5 +85,5 @@ def build_runtime(config_path: str | Path, *, check_owners: bool = True) -> Runt
         source = build_source(entry, loaded, sink)
         sources[source.name] = source
     if check_owners:
-        sink.resolve_owners(ruleset.owners(), ruleset.queues())
+        sink.resolve_owners(ruleset.owners(), ruleset.queues(), ruleset.lists())
     return Runtime(loaded=loaded, store=store, sink=sink, ruleset=ruleset, sources=sources)

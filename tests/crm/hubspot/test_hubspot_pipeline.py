@@ -1,0 +1,60 @@
+"""The demo sources pushed into HubSpot (emulator) by the real pipeline; a re-run writes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import update
+
+from flows.pipeline.run import run_sync
+from flows.pipeline.runtime import build_runtime
+from flows.state.schema import inbox
+from tests.crm.hubspot.test_hubspot_sink import ALICE, BOB, emulator  # noqa: F401 - fixture
+from tests.emulators.hubspot import HubSpotEmulator
+
+RULES = """\
+version: 1
+scoring:
+  mql_threshold: 40
+  rules:
+    - {id: senior, when: {title: {matches: '\\b(vp|head|director|founder)\\b'}}, points: 45}
+routing:
+  teams: {reps: {members: [alice@ourco.example, bob@ourco.example]}}
+  rules: [{id: all, when: {qualification: {equals: qualified}}, assign: {team: reps}}]
+  default: {queue: Unassigned}
+nurture: [{id: early, list: Nurture, when: {mql: {equals: false}}}]
+statuses: {new: NEW, mql: IN_PROGRESS, unqualified: UNQUALIFIED}
+"""
+
+
+def test_demo_forms_into_hubspot(emulator: HubSpotEmulator, demo_config: Path,  # noqa: F811
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEADSYNC_HS_TOKEN", "pat-na1-e2e-secret")
+    (demo_config.parent / "rules.yaml").write_text(RULES)
+    config = yaml.safe_load(demo_config.read_text())
+    config["crm"] = {"type": "hubspot", "host": emulator.url, "access_token": "${LEADSYNC_HS_TOKEN}"}
+    config["sources"] = [s for s in config["sources"] if s["type"] == "form_files"]
+    demo_config.write_text(yaml.safe_dump(config))
+    runtime = build_runtime(demo_config)
+    try:
+        first = run_sync(runtime)
+        assert first.outcomes == {"created": 4} and first.spam == 1 and len(first.rejections) == 1
+        owners = {c["properties"]["hubspot_owner_id"] for c in emulator.account.contacts.values()}
+        assert owners == {o for o, v in emulator.account.owners.items() if v["email"] in (ALICE, BOB)}
+        writes = emulator.write_calls()
+        calls = sum(emulator.calls.values())
+        assert calls <= 12, emulator.calls  # owners, reads, companies, one upsert, lists: batched, never per lead
+    finally:
+        runtime.close()
+    runtime = build_runtime(demo_config)
+    try:
+        # Process the same leads again (as a replay or a re-delivered webhook would): nothing changes.
+        with runtime.store.engine.begin() as conn:
+            conn.execute(update(inbox).where(inbox.c.status == "done").values(status="pending"))
+        second = run_sync(runtime)
+        assert second.claimed == 5 and second.outcomes == {"unchanged": 4}
+        assert emulator.write_calls() == writes
+    finally:
+        runtime.close()

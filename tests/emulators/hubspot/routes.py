@@ -1,0 +1,218 @@
+"""The HubSpot endpoints the emulator serves (paths as hubspot-api-client 12 sends them)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tests.emulators.hubspot.server import Request, batch_response, error
+from tests.emulators.hubspot.state import now_iso
+
+if TYPE_CHECKING:
+    from tests.emulators.hubspot.server import HubSpotEmulator
+
+BATCH_LIMIT = 100
+
+
+def register(emu: HubSpotEmulator) -> None:
+    acct = emu.account
+
+    def too_many(inputs: list[Any]) -> tuple[int, Any] | None:
+        if len(inputs) > BATCH_LIMIT:
+            return 400, error(f"Batch input size {len(inputs)} exceeds the limit of {BATCH_LIMIT}")
+        return None
+
+    @emu.route("GET", "/crm/v3/owners", "owners.list")
+    def owners(req: Request) -> tuple[int, Any]:
+        limit = int(req.query.get("limit", ["100"])[0])
+        after = int(req.query.get("after", ["0"])[0])
+        archived = req.query.get("archived", ["false"])[0].lower() == "true"
+        rows = [o for o in acct.owners.values() if o["archived"] == archived]
+        page = rows[after:after + limit]
+        body: dict[str, Any] = {"results": page}
+        if after + limit < len(rows):
+            body["paging"] = {"next": {"after": str(after + limit), "link": "..."}}
+        return 200, body
+
+    @emu.route("POST", "/crm/v3/objects/contacts/batch/read", "contacts.batch.read")
+    def batch_read(req: Request) -> tuple[int, Any]:
+        inputs = req.body.get("inputs", [])
+        if (bad := too_many(inputs)) is not None:
+            return bad
+        id_property = req.body.get("idProperty")
+        wanted = req.body.get("properties") or None
+        results, missing = [], []
+        for item in inputs:
+            key = str(item["id"])
+            if id_property == "email":
+                found = acct.contact_by_email(key)
+            elif id_property:  # a unique custom property, e.g. leadsync_key
+                found = next(((cid, c) for cid, c in acct.contacts.items()
+                              if c["properties"].get(id_property) == key), None)
+            else:
+                found = (key, acct.contacts[key]) if key in acct.contacts else None
+            if found:
+                results.append(acct.contact_json(found[0], wanted))
+            else:
+                missing.append(key)
+        errors = [{"status": "error", "category": "OBJECT_NOT_FOUND", "message": "Could not get some CONTACT objects, "
+                   "they may be deleted or not exist. Check that ids are valid.", "context": {"ids": missing}}] \
+            if missing else []
+        return batch_response(results, errors)
+
+    def write_contact(contact_id: str | None, properties: dict[str, Any]) -> tuple[str, bool]:
+        if contact_id is None:
+            contact_id = acct.next_id()
+            acct.contacts[contact_id] = {"properties": {}, "createdAt": now_iso(), "updatedAt": now_iso()}
+            created = True
+        else:
+            created = False
+        contact = acct.contacts[contact_id]
+        contact["properties"].update({k: ("" if v is None else str(v)) for k, v in properties.items()})
+        contact["updatedAt"] = now_iso()
+        return contact_id, created
+
+    def per_record_error(properties: dict[str, Any], email: str | None) -> dict[str, Any] | None:
+        message = acct.validate(properties)
+        if email and email.lower() in emu.faults.reject_emails:
+            message = emu.faults.reject_emails[email.lower()]
+        if message:
+            return {"status": "error", "category": "VALIDATION_ERROR", "message": message,
+                    "context": {"id": [email] if email else []}}
+        return None
+
+    @emu.route("POST", "/crm/v3/objects/contacts/batch/upsert", "contacts.batch.upsert")
+    def batch_upsert(req: Request) -> tuple[int, Any]:
+        inputs = req.body.get("inputs", [])
+        if (bad := too_many(inputs)) is not None:
+            return bad
+        results, errors = [], []
+        for item in inputs:
+            if item.get("idProperty") != "email":
+                return 400, error("upsert by this idProperty is not supported here")
+            email = str(item["id"])
+            props = dict(item.get("properties") or {})
+            if (problem := per_record_error(props, email)) is not None:
+                errors.append(problem)
+                continue
+            found = acct.contact_by_email(email)
+            props.setdefault("email", email)
+            contact_id, created = write_contact(found[0] if found else None, props)
+            results.append(acct.contact_json(contact_id, new=created))
+        return batch_response(results, errors)
+
+    @emu.route("POST", "/crm/v3/objects/contacts/batch/create", "contacts.batch.create")
+    def batch_create(req: Request) -> tuple[int, Any]:
+        inputs = req.body.get("inputs", [])
+        if (bad := too_many(inputs)) is not None:
+            return bad
+        results, errors = [], []
+        for item in inputs:
+            props = dict(item.get("properties") or {})
+            if (problem := per_record_error(props, props.get("email"))) is not None:
+                errors.append(problem)
+                continue
+            if props.get("email") and acct.contact_by_email(str(props["email"])):
+                errors.append({"status": "error", "category": "CONFLICT", "message": "Contact already exists.",
+                               "context": {}})
+                continue
+            contact_id, _ = write_contact(None, props)
+            results.append(acct.contact_json(contact_id, new=True))
+        return batch_response(results, errors, success=201)  # batch create answers 201 Created
+
+    @emu.route("POST", "/crm/v3/objects/contacts/batch/update", "contacts.batch.update")
+    def batch_update(req: Request) -> tuple[int, Any]:
+        inputs = req.body.get("inputs", [])
+        if (bad := too_many(inputs)) is not None:
+            return bad
+        results, errors = [], []
+        for item in inputs:
+            contact_id = str(item["id"])
+            props = dict(item.get("properties") or {})
+            if contact_id not in acct.contacts:
+                errors.append({"status": "error", "category": "OBJECT_NOT_FOUND", "message": "not found",
+                               "context": {"ids": [contact_id]}})
+                continue
+            email = acct.contacts[contact_id]["properties"].get("email")
+            if (problem := per_record_error(props, email)) is not None:
+                errors.append(problem)
+                continue
+            write_contact(contact_id, props)
+            results.append(acct.contact_json(contact_id))
+        return batch_response(results, errors)
+
+    @emu.route("POST", "/crm/v3/objects/companies/search", "companies.search")
+    def companies(req: Request) -> tuple[int, Any]:
+        domains: set[str] = set()
+        for group in req.body.get("filterGroups", []):
+            for flt in group.get("filters", []):
+                if flt.get("propertyName") == "domain":
+                    domains |= {str(v).lower() for v in flt.get("values") or [flt.get("value")]}
+        results = [{"id": cid, "properties": props, "createdAt": now_iso(), "updatedAt": now_iso(),
+                    "archived": False} for cid, props in acct.companies.items() if props["domain"] in domains]
+        return 200, {"total": len(results), "results": results}
+
+    @emu.route("GET", "/crm/v3/properties/contacts", "properties.list")
+    def properties(req: Request) -> tuple[int, Any]:
+        return 200, {"results": [{"name": n, "label": n, "type": t, "fieldType": "text", "groupName":
+                                  "contactinformation", "options": []} for n, t in acct.properties.items()]}
+
+    @emu.route("POST", "/crm/v3/properties/contacts", "properties.create")
+    def create_property(req: Request) -> tuple[int, Any]:
+        name = req.body["name"]
+        if name in acct.properties:
+            return 409, error(f"Property named '{name}' already exists.", "CONFLICT")
+        acct.properties[name] = req.body.get("type", "string")
+        return 201, {"name": name, "label": req.body.get("label", name), "type": acct.properties[name],
+                     "fieldType": req.body.get("fieldType", "text"), "groupName": req.body.get("groupName", ""),
+                     "options": []}
+
+    def list_json(list_id: str) -> dict[str, Any]:
+        data = acct.lists[list_id]
+        return {"listId": list_id, "listVersion": 1, "name": data["name"], "objectTypeId": "0-1",
+                "processingType": "MANUAL", "processingStatus": "COMPLETE", "createdAt": now_iso(),
+                "updatedAt": now_iso(), "size": len(data["members"])}
+
+    @emu.route("POST", "/crm/v3/lists", "lists.create")
+    def create_list(req: Request) -> tuple[int, Any]:
+        name = req.body["name"]
+        if any(d["name"].lower() == name.lower() for d in acct.lists.values()):
+            return 400, error(f"A list named {name} already exists", "VALIDATION_ERROR")
+        list_id = acct.next_id()
+        acct.lists[list_id] = {"name": name, "members": set()}
+        return 200, {"list": list_json(list_id)}
+
+    @emu.route("GET", r"/crm/v3/lists/object-type-id/0-1/name/(?P<name>.+)", "lists.get_by_name")
+    def list_by_name(req: Request) -> tuple[int, Any]:
+        for list_id, data in acct.lists.items():
+            if data["name"].lower() == req.match.group("name").lower():
+                return 200, {"list": list_json(list_id)}
+        return 404, error("List does not exist", "OBJECT_NOT_FOUND")
+
+    @emu.route("PUT", r"/crm/v3/lists/(?P<id>\d+)/memberships/(?P<op>add|remove)", "lists.memberships")
+    def memberships(req: Request) -> tuple[int, Any]:
+        list_id = req.match.group("id")
+        if list_id not in acct.lists:
+            return 404, error("List does not exist", "OBJECT_NOT_FOUND")
+        ids = [str(i) for i in req.body]
+        members: set[str] = acct.lists[list_id]["members"]
+        known = [i for i in ids if i in acct.contacts]
+        if req.match.group("op") == "add":
+            members.update(known)
+            return 200, {"recordIdsMissing": [i for i in ids if i not in acct.contacts], "recordsIdsAdded": known}
+        removed = [i for i in known if i in members]
+        members.difference_update(removed)
+        return 200, {"recordIdsMissing": [i for i in ids if i not in acct.contacts], "recordIdsRemoved": removed}
+
+    @emu.route("GET", r"/crm/v3/lists/(?P<id>\d+)/memberships", "lists.read_memberships")
+    def read_memberships(req: Request) -> tuple[int, Any]:
+        list_id = req.match.group("id")
+        if list_id not in acct.lists:
+            return 404, error("List does not exist", "OBJECT_NOT_FOUND")
+        members = sorted(acct.lists[list_id]["members"], key=int)
+        after = int(req.query.get("after", ["0"])[0])
+        limit = int(req.query.get("limit", ["250"])[0])
+        body: dict[str, Any] = {"results": [{"recordId": m, "membershipTimestamp": now_iso()}
+                                            for m in members[after:after + limit]], "total": len(members)}
+        if after + limit < len(members):
+            body["paging"] = {"next": {"after": str(after + limit)}}
+        return 200, body
