@@ -72,7 +72,7 @@ class HubSpotClient:
 
     def __init__(self, access_token: str, host: str | None = None, *, requests_per_10s: int = 190,
                  margin: int = 10, policy: RetryPolicy = DEFAULT_POLICY,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, window_seconds: float = WINDOW_SECONDS) -> None:
         register_secret(access_token)
         options: dict[str, Any] = {"access_token": access_token, "retry": Retry(0, raise_on_status=False)}
         if host:
@@ -87,6 +87,7 @@ class HubSpotClient:
         self._policy = policy
         self._sleep = sleep
         self._budget = max(1, requests_per_10s - margin)
+        self._window = window_seconds
         self._sent: deque[float] = deque()
         self._lock = threading.Lock()
         self.calls = 0
@@ -96,12 +97,12 @@ class HubSpotClient:
         with self._lock:
             while True:
                 now = time.monotonic()
-                while self._sent and now - self._sent[0] >= WINDOW_SECONDS:
+                while self._sent and now - self._sent[0] >= self._window:
                     self._sent.popleft()
                 if len(self._sent) < self._budget:
                     self._sent.append(now)
                     return
-                self._sleep(WINDOW_SECONDS - (now - self._sent[0]) + 0.01)
+                self._sleep(self._window - (now - self._sent[0]) + 0.01)
 
     def observe(self, headers: Mapping[str, str] | None) -> None:
         """Adopt the server's view of the window (other apps share it)."""

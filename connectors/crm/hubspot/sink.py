@@ -35,11 +35,11 @@ class HubSpotSink:
     name = "hubspot"
 
     def __init__(self, config: HubSpotConfig, credentials: HubSpotCredentials, *, host: str | None = None,
-                 policy: RetryPolicy = DEFAULT_POLICY) -> None:
+                 policy: RetryPolicy = DEFAULT_POLICY, window_seconds: float = 10.0) -> None:
         self.config = config
         self.client = HubSpotClient(credentials.access_token.get_secret_value(), host,
                                     requests_per_10s=config.requests_per_10s, margin=config.pace_margin,
-                                    policy=policy, sleep=policy.sleep)
+                                    policy=policy, sleep=policy.sleep, window_seconds=window_seconds)
         self.lists = HubSpotLists(self.client)
         self.fields = config.mapping.resolved("hubspot")
         self._logical = {crm: logical for logical, crm in self.fields.items()}

@@ -58,3 +58,44 @@ def test_demo_forms_into_hubspot(emulator: HubSpotEmulator, demo_config: Path,  
         assert emulator.write_calls() == writes
     finally:
         runtime.close()
+
+
+def _hubspot_demo(demo_config: Path, emulator: HubSpotEmulator) -> None:  # noqa: F811
+    (demo_config.parent / "rules.yaml").write_text(RULES)
+    config = yaml.safe_load(demo_config.read_text())
+    config["crm"] = {"type": "hubspot", "host": emulator.url, "access_token": "${LEADSYNC_HS_TOKEN}"}
+    config["sources"] = [s for s in config["sources"] if s["type"] == "form_files"]
+    demo_config.write_text(yaml.safe_dump(config))
+
+
+def test_daily_limit_stops_the_run_with_leads_left_in_the_inbox(
+        emulator: HubSpotEmulator, demo_config: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    monkeypatch.setenv("LEADSYNC_HS_TOKEN", "pat-na1-e2e-secret")
+    _hubspot_demo(demo_config, emulator)
+    runtime = build_runtime(demo_config)
+    try:
+        emulator.faults.daily_remaining = 3  # enough for owners and lookups, not for the writes
+        stopped = run_sync(runtime)
+        assert stopped.stopped is not None and "daily" in stopped.stopped
+        assert runtime.store.inbox_count(status="pending") == 5 and emulator.account.contacts == {}
+        emulator.faults.daily_remaining = None  # a new day
+        resumed = run_sync(runtime)
+        assert resumed.outcomes == {"created": 4} and runtime.store.inbox_count(status="pending") == 0
+    finally:
+        runtime.close()
+
+
+def test_a_record_hubspot_rejects_is_dead_lettered_with_its_message(
+        emulator: HubSpotEmulator, demo_config: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    monkeypatch.setenv("LEADSYNC_HS_TOKEN", "pat-na1-e2e-secret")
+    _hubspot_demo(demo_config, emulator)
+    emulator.faults.reject_emails["priya@freshstartup.example"] = "Property values were not valid: jobtitle"
+    runtime = build_runtime(demo_config)
+    try:
+        summary = run_sync(runtime)
+        assert summary.outcomes == {"created": 3, "rejected": 1}
+        letters = [d for d in runtime.store.list_dead_letters() if d.stage == "crm"]
+        assert [(d.code, d.message) for d in letters] == [("HS:VALIDATION_ERROR",
+                                                           "Property values were not valid: jobtitle")]
+    finally:
+        runtime.close()

@@ -162,3 +162,25 @@ def test_no_change_kind_means_no_call(emulator: HubSpotEmulator) -> None:
 
     [out] = s.apply([CrmChange(lead_key="k1", kind=ChangeKind.UNCHANGED, crm_id="1")])
     assert out.status is OutcomeStatus.UNCHANGED and sum(emulator.calls.values()) == before
+
+
+def test_pacing_stays_under_the_window_without_any_429(emulator: HubSpotEmulator) -> None:
+    emulator.faults.window_seconds, emulator.faults.window_max = 1.0, 12
+    s = HubSpotSink(HubSpotConfig(requests_per_10s=12, pace_margin=2),
+                    HubSpotCredentials(access_token=SecretStr("pat-x")), host=emulator.url, window_seconds=1.0)
+    s.resolve_owners([ALICE], [])
+    started = __import__("time").monotonic()
+    for i in range(25):
+        s.lookup([lead(i)])
+    elapsed = __import__("time").monotonic() - started
+    assert elapsed >= 1.5  # paced: 26 calls at 10 per second
+    assert "RATE_LIMITED" not in str(emulator.calls)
+    assert s.client.calls == 26  # every call went through on the first try: no 429 was ever answered
+
+
+def test_server_errors_are_retried(emulator: HubSpotEmulator) -> None:
+    s = sink(emulator)
+    changes = plan_changes([PlanItem(lead(1), decision(1, lists=()), None)], [], LOGICAL_FIELDS)
+    emulator.faults.statuses = [502, 503]
+    assert [o.status for o in s.apply(changes)] == [OutcomeStatus.CREATED]
+    assert emulator.calls["contacts.batch.upsert"] == 3 and len(emulator.account.contacts) == 1
