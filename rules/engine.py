@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from connectors.records import CrmRecord, Decision, Lead, ScoreLine, SkippedRep
-from rules.conditions import Predicate
+from rules.conditions import Predicate, referenced_fields
 from rules.explain import explain
 from rules.facts import Facts
 from rules.models import Assign, RulesFile
@@ -78,6 +78,15 @@ class Ruleset:
         if self.spec.routing.default.queue:
             named.add(self.spec.routing.default.queue)
         return sorted(named)
+
+    def needs_account_owners(self) -> bool:
+        """Whether any rule looks at account owners (if none does, the sink is not asked for them)."""
+        spec = self.spec
+        conditions = [r.when for r in spec.qualification.disqualify] + [c.when for c in spec.qualification.require]
+        conditions += [r.when for r in spec.scoring.rules] + [r.when for r in spec.routing.rules]
+        conditions += [n.when for n in spec.nurture]
+        return any(r.assign == "account_owner" for r in spec.routing.rules) or any(
+            "account_owner" in referenced_fields(c) for c in conditions)
 
     def lists(self) -> list[str]:
         return sorted({n.list for n in self.spec.nurture})

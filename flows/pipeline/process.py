@@ -124,7 +124,7 @@ def _decide_and_push(ctx: ProcessContext, leads: list[Lead], rows_of_lead: dict[
                      result: BatchResult) -> list[Decision]:
     existing = ctx.sink.lookup(leads)
     domains = sorted({lead.email_domain for lead in leads if lead.email_domain})
-    account_owners = ctx.sink.account_owners(domains)
+    account_owners = ctx.sink.account_owners(domains) if ctx.ruleset.needs_account_owners() else {}
     now = ctx.now()
 
     def decide(state: dict[str, Any], pinned: dict[str, str]) -> tuple[list[Decision], dict[str, Any],

@@ -155,3 +155,12 @@ def test_the_input_state_is_not_mutated() -> None:
     state = RotationState()
     owners(routed(), 2, state)
     assert state == RotationState()
+
+
+def test_account_owners_are_only_needed_when_a_rule_uses_them() -> None:
+    assert routed().needs_account_owners() is False
+    uses = ruleset(routing={"rules": [{"id": "a", "when": {}, "assign": "account_owner"}], "default": {"queue": "Q"}})
+    assert uses.needs_account_owners() is True
+    looks = ruleset(scoring={"mql_threshold": 1, "rules": [{"id": "known", "when": {
+        "not": {"account_owner": {"exists": False}}}, "points": 5}]})
+    assert looks.needs_account_owners() is True

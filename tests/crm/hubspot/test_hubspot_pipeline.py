@@ -74,7 +74,7 @@ def test_daily_limit_stops_the_run_with_leads_left_in_the_inbox(
     _hubspot_demo(demo_config, emulator)
     runtime = build_runtime(demo_config)
     try:
-        emulator.faults.daily_remaining = 3  # enough for owners and lookups, not for the writes
+        emulator.faults.daily_remaining = 2  # enough for the lookups, not for the writes
         stopped = run_sync(runtime)
         assert stopped.stopped is not None and "daily" in stopped.stopped
         assert runtime.store.inbox_count(status="pending") == 5 and emulator.account.contacts == {}
