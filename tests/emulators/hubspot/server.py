@@ -49,6 +49,7 @@ class HubSpotEmulator:
         self.account = Account()
         self.faults = Faults()
         self.calls: Counter[str] = Counter()
+        self.throttled = 0  # calls answered 429
         self._window: deque[float] = deque()
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -91,8 +92,10 @@ class HubSpotEmulator:
             headers = {"X-HubSpot-RateLimit-Max": str(faults.window_max),
                        "X-HubSpot-RateLimit-Interval-Milliseconds": str(int(faults.window_seconds * 1000))}
             if faults.daily_remaining is not None and faults.daily_remaining <= 0:
+                self.throttled += 1
                 return 429, _error("You have reached your daily limit.", "RATE_LIMITS", policy="DAILY"), headers
             if len(self._window) >= faults.window_max:
+                self.throttled += 1
                 headers["X-HubSpot-RateLimit-Remaining"] = "0"
                 return 429, _error("You have reached your ten_secondly_rolling limit.", "RATE_LIMITS",
                                    policy="TEN_SECONDLY_ROLLING"), headers
