@@ -185,6 +185,29 @@ def serve(config: ConfigOption = None,
 
 @app.command()
 @clean_errors
+def receive(config: ConfigOption = None) -> None:
+    """Run the webhook receiver: each submission is stored in the inbox before the sender gets a 2xx."""
+    import uvicorn
+
+    from connectors.sources.webhooks import WebhookSource
+    from flows.pipeline.runtime import build_runtime
+    from flows.receiver import create_app
+
+    runtime = build_runtime(_config_path(config))
+    hooks = {name: s for name, s in runtime.sources.items() if isinstance(s, WebhookSource)}
+    if not hooks:
+        raise ConfigError("no webhook sources (web_form, typeform, google_ads) in the config")
+    settings = runtime.loaded.config.receiver
+    console.print(f"receiving on http://{settings.host}:{settings.port}/<kind>/<name> for {', '.join(hooks)}")
+    try:
+        uvicorn.run(create_app(runtime.store, hooks, settings.max_body_bytes), host=settings.host,
+                    port=settings.port, log_level="warning")
+    finally:
+        runtime.close()
+
+
+@app.command()
+@clean_errors
 def export(out: Annotated[Path, typer.Argument(help="CSV file to write.")], config: ConfigOption = None) -> None:
     """Export every lead of the local CRM to CSV."""
     from connectors.crm.local import LocalCrmSink

@@ -98,28 +98,36 @@ class FormFilesSource:
         return build_lead(raw, self.map_fields(submitted, raw.payload), self.config.default_region)
 
     def map_fields(self, submitted: Mapping[str, Any], envelope: Mapping[str, Any]) -> dict[str, Any]:
-        fields: dict[str, Any] = {"consent": {}, "attribution": {"form_id": envelope.get("form_id")},
-                                  "custom": {}, "submitted_at": envelope.get("submitted_at")}
-        for key, value in submitted.items():
-            if key == self.config.honeypot_field:
-                continue
-            target = self.field_map.get(key) or self.field_map.get(key.lower())
-            if key in ATTRIBUTION_KEYS:
-                fields["attribution"][ATTRIBUTION_KEYS[key]] = _first(value)
-            elif target and target.startswith("consent."):
-                fields["consent"][target.split(".", 1)[1]] = _first(value)
-            elif target == "product_interest":
-                fields[target] = value if isinstance(value, list) else [value]
-            elif target:
-                fields[target] = _first(value)
-            else:
-                fields["custom"][key] = value
-        honeypot = self.config.honeypot_field
-        fields["is_spam"] = bool(honeypot and _first(submitted.get(honeypot)))
-        return fields
+        return map_form_fields(submitted, envelope, self.field_map, self.config.honeypot_field)
 
     def commit(self, page: Page) -> None:
         """Nothing to acknowledge upstream: the cursor is all the state a file needs."""
+
+
+def map_form_fields(submitted: Mapping[str, Any], envelope: Mapping[str, Any], field_map: Mapping[str, str],
+                    honeypot_field: str | None) -> dict[str, Any]:
+    """Form fields -> lead fields: mapped names, UTM and click ids as attribution, the rest as custom fields.
+
+    Shared by form exports and the webhook receiver's HTML forms. Repeated keys arrive as lists.
+    """
+    fields: dict[str, Any] = {"consent": {}, "attribution": {"form_id": envelope.get("form_id")},
+                              "custom": {}, "submitted_at": envelope.get("submitted_at")}
+    for key, value in submitted.items():
+        if key == honeypot_field:
+            continue
+        target = field_map.get(key) or field_map.get(key.lower())
+        if key in ATTRIBUTION_KEYS:
+            fields["attribution"][ATTRIBUTION_KEYS[key]] = _first(value)
+        elif target and target.startswith("consent."):
+            fields["consent"][target.split(".", 1)[1]] = _first(value)
+        elif target == "product_interest":
+            fields[target] = value if isinstance(value, list) else [value]
+        elif target:
+            fields[target] = _first(value)
+        else:
+            fields["custom"][key] = value
+    fields["is_spam"] = bool(honeypot_field and _first(submitted.get(honeypot_field)))
+    return fields
 
 
 def _first(value: Any) -> Any:

@@ -12,6 +12,7 @@ from connectors.sources.crm_unrouted import CrmUnroutedConfig
 from connectors.sources.csv_import import CsvImportConfig
 from connectors.sources.form_files import FormFilesConfig
 from connectors.sources.imap_inbox import ImapInboxConfig
+from connectors.sources.webhooks import GoogleAdsConfig, TypeformConfig, WebFormConfig
 from flows.config.secrets import SecretRef
 
 
@@ -28,8 +29,22 @@ class ImapSourceEntry(ImapInboxConfig):
     secret: SecretRef = Field(description="Password or OAuth2 token: ${ENV_VAR} or prefect-secret:<block-name>.")
 
 
-SourceEntry = Annotated[CsvSourceEntry | FormFilesConfig | CrmUnroutedConfig | ImapSourceEntry,
-                        Field(discriminator="type")]
+class TypeformEntry(TypeformConfig):
+    secret: SecretRef = Field(description="Webhook secret: ${ENV_VAR} or prefect-secret:<block-name>.")
+
+
+class GoogleAdsEntry(GoogleAdsConfig):
+    google_key: SecretRef = Field(description="Lead form key: ${ENV_VAR} or prefect-secret:<block-name>.")
+
+
+SourceEntry = Annotated[CsvSourceEntry | FormFilesConfig | CrmUnroutedConfig | ImapSourceEntry | WebFormConfig
+                        | TypeformEntry | GoogleAdsEntry, Field(discriminator="type")]
+
+
+class ReceiverConfig(_Strict):
+    host: str = Field(default="127.0.0.1", description="Interface to bind; put a TLS proxy in front for the internet.")
+    port: int = Field(default=8787, ge=1, le=65535)
+    max_body_bytes: int = Field(default=1 << 20, ge=1024, description="Larger bodies get 413.")
 class HubSpotEntry(HubSpotConfig):
     access_token: SecretRef = Field(description="Private app token: ${ENV_VAR} or prefect-secret:<block-name>.")
     host: str | None = Field(default=None, description="API base URL; default https://api.hubapi.com.")
@@ -74,6 +89,7 @@ class AppConfig(_Strict):
     sources: list[SourceEntry] = Field(default_factory=list)
     processing: ProcessingConfig = Field(default_factory=ProcessingConfig)
     schedule: ScheduleConfig | None = None
+    receiver: ReceiverConfig = Field(default_factory=ReceiverConfig)
 
     @model_validator(mode="after")
     def _unique_source_names(self) -> AppConfig:

@@ -16,8 +16,16 @@ from connectors.sources.crm_unrouted import CrmUnroutedConfig, CrmUnroutedSource
 from connectors.sources.csv_import import CsvImportSource
 from connectors.sources.form_files import FormFilesConfig, FormFilesSource
 from connectors.sources.imap_inbox import ImapInboxSource
+from connectors.sources.webhooks import WebFormConfig, WebhookSource
 from flows.config import LoadedConfig, load_config
-from flows.config.models import CsvSourceEntry, HubSpotEntry, ImapSourceEntry, SourceEntry
+from flows.config.models import (
+    CsvSourceEntry,
+    GoogleAdsEntry,
+    HubSpotEntry,
+    ImapSourceEntry,
+    SourceEntry,
+    TypeformEntry,
+)
 from flows.config.secrets import expand_env_refs, resolve_secret
 from flows.state import StateStore
 from rules import Ruleset, load_ruleset
@@ -54,6 +62,13 @@ def build_source(entry: SourceEntry, loaded: LoadedConfig, sink: CrmSink) -> Sou
         return CsvImportSource(entry.model_copy(update={"path": str(loaded.resolve(entry.path))}))
     if isinstance(entry, FormFilesConfig):
         return FormFilesSource(entry.model_copy(update={"path": str(loaded.resolve(entry.path))}))
+    if isinstance(entry, TypeformEntry):
+        return WebhookSource(entry.model_copy(update={"secret": resolve_secret(entry.secret, f"{entry.name} secret")}))
+    if isinstance(entry, GoogleAdsEntry):
+        key = resolve_secret(entry.google_key, f"{entry.name} google_key")
+        return WebhookSource(entry.model_copy(update={"google_key": key}))
+    if isinstance(entry, WebFormConfig):
+        return WebhookSource(entry)
     if isinstance(entry, ImapSourceEntry):
         return ImapInboxSource(entry, resolve_secret(entry.secret, f"source imap:{entry.name} secret"))
     if isinstance(entry, CrmUnroutedConfig):

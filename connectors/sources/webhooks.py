@@ -1,0 +1,125 @@
+"""Sources that arrive by webhook (the receiver stores them): HTML forms, Typeform, Google Ads lead forms.
+
+Their `read` yields nothing (nothing to pull); `to_lead` maps a stored payload. Secrets are plain
+values handed in by flows; the receiver checks signatures before anything is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from connectors.errors import RecordRejectedError
+from connectors.normalise import build_lead
+from connectors.records import Lead, RawSubmission
+from connectors.sources.base import Page
+from connectors.sources.form_files import ATTRIBUTION_KEYS, DEFAULT_FIELD_MAP, map_form_fields
+
+TYPEFORM_REFS = {"first_name": "first_name", "last_name": "last_name", "name": "full_name", "email": "email",
+                 "work_email": "email", "phone": "phone", "company": "company", "job_title": "title",
+                 "title": "title", "website": "website", "country": "country", "consent": "consent.email",
+                 "use_case": "inquiry", "message": "inquiry", "team_size": "employees", "employees": "employees"}
+GOOGLE_COLUMNS = {"FIRST_NAME": "first_name", "LAST_NAME": "last_name", "FULL_NAME": "full_name",
+                  "EMAIL": "email", "WORK_EMAIL": "email", "PHONE_NUMBER": "phone", "WORK_PHONE": "phone",
+                  "COMPANY_NAME": "company", "JOB_TITLE": "title", "POSTAL_CODE": "postal_code", "CITY": "city",
+                  "REGION": "state", "COUNTRY": "country", "COMPANY_SIZE": "employees", "STREET_ADDRESS": "street"}
+
+
+class _WebhookConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(description="Endpoint name: POST /<kind>/<name> on the receiver.")
+    field_map: dict[str, str] = Field(default_factory=dict, description="Incoming field -> lead field.")
+    default_region: str = "US"
+
+
+class WebFormConfig(_WebhookConfig):
+    type: Literal["web_form"] = "web_form"
+    honeypot_field: str | None = Field(default=None, description="Hidden field only bots fill in.")
+
+
+class TypeformConfig(_WebhookConfig):
+    type: Literal["typeform"] = "typeform"
+    secret: str = Field(description="Webhook secret: ${ENV_VAR} or prefect-secret:<name>.")
+
+
+class GoogleAdsConfig(_WebhookConfig):
+    type: Literal["google_ads"] = "google_ads"
+    google_key: str = Field(description="The key typed into the lead form asset: ${ENV_VAR} or prefect-secret.")
+    push_test_leads: bool = Field(default=False, description="Test leads are marked and not pushed unless set.")
+
+
+WebhookConfig = WebFormConfig | TypeformConfig | GoogleAdsConfig
+
+
+class WebhookSource:
+    """One webhook endpoint: nothing to pull, stored payloads mapped to leads."""
+
+    def __init__(self, config: WebhookConfig) -> None:
+        self.config = config
+        self.kind = config.type
+        self.name = f"{config.type}:{config.name}"
+
+    def read(self, cursors: Mapping[str, str]) -> Iterator[Page]:
+        return iter(())
+
+    def commit(self, page: Page) -> None:
+        """Webhooks are acknowledged by the receiver's 2xx, sent only after storing."""
+
+    def to_lead(self, raw: RawSubmission) -> Lead:
+        record = f"{raw.source}/{raw.source_record_id}"
+        try:
+            if isinstance(self.config, TypeformConfig):
+                fields = typeform_fields(raw.payload, {**TYPEFORM_REFS, **self.config.field_map})
+            elif isinstance(self.config, GoogleAdsConfig):
+                fields = google_ads_fields(raw.payload, {**GOOGLE_COLUMNS, **self.config.field_map})
+            else:
+                fields = map_form_fields(raw.payload.get("fields", {}), raw.payload,
+                                         {**DEFAULT_FIELD_MAP, **self.config.field_map}, self.config.honeypot_field)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise RecordRejectedError(record, str(exc).strip("'") or "payload", "missing or of the wrong shape",
+                                      code="MALFORMED") from None
+        return build_lead(raw, fields, self.config.default_region)
+
+
+def typeform_fields(payload: Mapping[str, Any], refs: Mapping[str, str]) -> dict[str, Any]:
+    response = payload["form_response"]
+    hidden = response.get("hidden") or {}
+    fields: dict[str, Any] = {"consent": {}, "custom": {}, "submitted_at": response.get("submitted_at"),
+                              "attribution": {ATTRIBUTION_KEYS[k]: v for k, v in hidden.items()
+                                              if k in ATTRIBUTION_KEYS and v},
+                              "email": hidden.get("email") or None}  # a prefilled e-mail, unless one is answered
+    fields["attribution"]["form_id"] = response.get("form_id")
+    for answer in response.get("answers", []):
+        kind = answer["type"]
+        value = answer.get(kind)
+        if kind == "choice":
+            value = value.get("label") or value.get("other")
+        elif kind == "choices":
+            value = [*value.get("labels", []), *([value["other"]] if value.get("other") else [])]
+        ref = answer["field"].get("ref") or answer["field"]["id"]
+        target = refs.get(ref)
+        if target and target.startswith("consent."):
+            fields["consent"][target.split(".", 1)[1]] = value
+        elif target:
+            fields[target] = ", ".join(value) if isinstance(value, list) and target != "product_interest" else value
+        else:
+            fields["custom"][ref] = value
+    return fields
+
+
+def google_ads_fields(payload: Mapping[str, Any], columns: Mapping[str, str]) -> dict[str, Any]:
+    fields: dict[str, Any] = {"custom": {}, "is_test": bool(payload.get("is_test")),
+                              "attribution": {"source": "google_ads", "gclid": payload.get("gcl_id"),
+                                              "form_id": str(payload.get("form_id", "")) or None,
+                                              "campaign": str(payload.get("campaign_id", "")) or None}}
+    for column in payload["user_column_data"]:
+        column_id = str(column.get("column_id", ""))
+        value = column.get("string_value")
+        target = columns.get(column_id)
+        if target and not fields.get(target):
+            fields[target] = value
+        elif not target:
+            fields["custom"][column.get("column_name") or column_id] = value  # custom questions are kept
+    return fields
