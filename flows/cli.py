@@ -185,13 +185,16 @@ def serve(config: ConfigOption = None,
 
 @app.command()
 @clean_errors
-def receive(config: ConfigOption = None) -> None:
+def receive(config: ConfigOption = None,
+            process: Annotated[bool, typer.Option(help="Decide and push each submission at once (speed to "
+                                                  "lead); off: leave it for the scheduled run.")] = True) -> None:
     """Run the webhook receiver: each submission is stored in the inbox before the sender gets a 2xx."""
     import uvicorn
 
     from connectors.sources.webhooks import WebhookSource
+    from flows.pipeline.run import run_sync
     from flows.pipeline.runtime import build_runtime
-    from flows.receiver import create_app
+    from flows.receiver import DebouncedTrigger, create_app
 
     runtime = build_runtime(_config_path(config))
     hooks = {name: s for name, s in runtime.sources.items() if isinstance(s, WebhookSource)}
@@ -199,10 +202,13 @@ def receive(config: ConfigOption = None) -> None:
         raise ConfigError("no webhook sources (web_form, typeform, google_ads) in the config")
     settings = runtime.loaded.config.receiver
     console.print(f"receiving on http://{settings.host}:{settings.port}/<kind>/<name> for {', '.join(hooks)}")
+    trigger = DebouncedTrigger(lambda: run_sync(runtime, capture=False)) if process else None
     try:
-        uvicorn.run(create_app(runtime.store, hooks, settings.max_body_bytes), host=settings.host,
-                    port=settings.port, log_level="warning")
+        uvicorn.run(create_app(runtime.store, hooks, settings.max_body_bytes, trigger.poke if trigger else None),
+                    host=settings.host, port=settings.port, log_level="warning")
     finally:
+        if trigger:
+            trigger.stop()
         runtime.close()
 
 

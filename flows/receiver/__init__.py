@@ -1,5 +1,6 @@
 """The webhook receiver (Starlette on uvicorn; both come with Prefect)."""
 
 from flows.receiver.app import create_app
+from flows.receiver.trigger import DebouncedTrigger
 
-__all__ = ["create_app"]
+__all__ = ["DebouncedTrigger", "create_app"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
@@ -84,13 +85,17 @@ async def _form_fields(request: Request, body: bytes, kind: str) -> dict[str, An
     return fields
 
 
-def create_app(store: StateStore, sources: dict[str, WebhookSource], max_body_bytes: int = 1 << 20) -> Starlette:
+def create_app(store: StateStore, sources: dict[str, WebhookSource], max_body_bytes: int = 1 << 20,
+               on_stored: Callable[[], None] | None = None) -> Starlette:
+    """`on_stored` is called after each new submission is stored (e.g. DebouncedTrigger.poke)."""
     by_path = {(s.kind, s.config.name): s for s in sources.values()}
 
     def stored(source: WebhookSource, record_id: str, payload: dict[str, Any], status: str = "pending") -> JSONResponse:
         raw = RawSubmission(source=source.name, partition=source.config.name, source_record_id=record_id,
                             received_at=datetime.now(UTC), payload=payload)
         [new] = store.inbox_add([raw], status=status, reason="honeypot field filled" if status == "spam" else None)
+        if new and status == "pending" and on_stored is not None:
+            on_stored()
         return JSONResponse({"stored": True, "duplicate": not new}, status_code=200)
 
     async def receive(request: Request) -> JSONResponse:
