@@ -12,6 +12,7 @@ from connectors.sources.crm_unrouted import CrmUnroutedConfig
 from connectors.sources.csv_import import CsvImportConfig
 from connectors.sources.form_files import FormFilesConfig
 from connectors.sources.imap_inbox import ImapInboxConfig
+from connectors.sources.meta_lead_ads import MetaLeadAdsConfig
 from connectors.sources.webhooks import GoogleAdsConfig, TypeformConfig, WebFormConfig
 from flows.config.secrets import SecretRef
 
@@ -37,8 +38,12 @@ class GoogleAdsEntry(GoogleAdsConfig):
     google_key: SecretRef = Field(description="Lead form key: ${ENV_VAR} or prefect-secret:<block-name>.")
 
 
+class MetaLeadAdsEntry(MetaLeadAdsConfig):
+    access_token: SecretRef = Field(description="Page access token: ${ENV_VAR} or prefect-secret:<block-name>.")
+
+
 SourceEntry = Annotated[CsvSourceEntry | FormFilesConfig | CrmUnroutedConfig | ImapSourceEntry | WebFormConfig
-                        | TypeformEntry | GoogleAdsEntry, Field(discriminator="type")]
+                        | TypeformEntry | GoogleAdsEntry | MetaLeadAdsEntry, Field(discriminator="type")]
 
 
 class ReceiverConfig(_Strict):

@@ -16,6 +16,7 @@ from connectors.sources.crm_unrouted import CrmUnroutedConfig, CrmUnroutedSource
 from connectors.sources.csv_import import CsvImportSource
 from connectors.sources.form_files import FormFilesConfig, FormFilesSource
 from connectors.sources.imap_inbox import ImapInboxSource
+from connectors.sources.meta_lead_ads import MetaLeadAdsSource
 from connectors.sources.webhooks import WebFormConfig, WebhookSource
 from flows.config import LoadedConfig, load_config
 from flows.config.models import (
@@ -23,6 +24,7 @@ from flows.config.models import (
     GoogleAdsEntry,
     HubSpotEntry,
     ImapSourceEntry,
+    MetaLeadAdsEntry,
     SourceEntry,
     TypeformEntry,
 )
@@ -67,6 +69,9 @@ def build_source(entry: SourceEntry, loaded: LoadedConfig, sink: CrmSink) -> Sou
     if isinstance(entry, GoogleAdsEntry):
         key = resolve_secret(entry.google_key, f"{entry.name} google_key")
         return WebhookSource(entry.model_copy(update={"google_key": key}))
+    if isinstance(entry, MetaLeadAdsEntry):
+        token = resolve_secret(entry.access_token, f"{entry.name} access_token")
+        return MetaLeadAdsSource(entry.model_copy(update={"access_token": token}))
     if isinstance(entry, WebFormConfig):
         return WebhookSource(entry)
     if isinstance(entry, ImapSourceEntry):
