@@ -1,0 +1,98 @@
+"""Nurture lists as Campaigns: membership read in batches, added and removed through sObject Collections.
+
+A person can be a member of a campaign once; DUPLICATE_VALUE on add means the membership already
+exists (for instance after a crash between the write and our bookkeeping), so it counts as done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from simple_salesforce.format import format_soql
+
+from connectors.crm.salesforce.client import SalesforceClient
+from connectors.crm.salesforce.directory import Directory
+from connectors.crm.salesforce.soql import in_chunks
+from connectors.redaction import redact
+
+COLLECTION_LIMIT = 200  # records per sObject Collections call
+
+
+@dataclass(frozen=True)
+class MembershipChange:
+    record_id: str
+    object_type: str  # "lead" or "contact"
+    campaign: str     # campaign (nurture list) name
+    add: bool
+
+
+class Campaigns:
+    def __init__(self, client: SalesforceClient, directory: Directory, member_status: str | None) -> None:
+        self.client = client
+        self.directory = directory
+        self.member_status = member_status
+        self.members: dict[tuple[str, str], str] = {}  # (campaign id, lead/contact id) -> CampaignMember id
+
+    def memberships(self, record_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Campaign names each record belongs to, among the campaigns the rules manage."""
+        campaign_ids = list(self.directory.campaign_ids.values())
+        if not campaign_ids or not record_ids:
+            return {}
+        names: dict[str, list[str]] = {}
+        campaigns = format_soql("{}", campaign_ids)
+        for column in ("LeadId", "ContactId"):
+            ids = [i for i in record_ids if i.startswith("00Q" if column == "LeadId" else "003")]
+            template = f"SELECT Id, CampaignId, {column} FROM CampaignMember WHERE CampaignId IN {campaigns} " \
+                       f"AND {column} IN {{values}}"
+            for soql in in_chunks(template, ids):
+                for row in self.client.query(soql):
+                    record_id, campaign_id = str(row[column]), str(row["CampaignId"])
+                    self.members[(campaign_id, record_id)] = str(row["Id"])
+                    names.setdefault(record_id, []).append(self.directory.campaign_names[campaign_id])
+        return names
+
+    def apply(self, changes: Sequence[MembershipChange]) -> dict[str, str]:
+        """Apply membership changes; returns record id -> redacted error for the records that failed."""
+        failures: dict[str, str] = {}
+        adds = [c for c in changes if c.add]
+        for start in range(0, len(adds), COLLECTION_LIMIT):
+            chunk = adds[start:start + COLLECTION_LIMIT]
+            records = [self._member(c) for c in chunk]
+            results = self.client.rest("composite/sobjects", method="POST",
+                                       json={"allOrNone": False, "records": records}) or []
+            for change, result in zip(chunk, results, strict=False):
+                campaign_id = self.directory.campaign_ids[change.campaign]
+                if result.get("success"):
+                    self.members[(campaign_id, change.record_id)] = str(result["id"])
+                    continue
+                errors = result.get("errors") or [{}]
+                if errors[0].get("statusCode") != "DUPLICATE_VALUE":  # already a member: the goal holds
+                    failures[change.record_id] = _describe(errors[0], change.campaign)
+        removes = [(c, self.members.get((self.directory.campaign_ids[c.campaign], c.record_id)))
+                   for c in changes if not c.add]
+        removable = [(c, member_id) for c, member_id in removes if member_id]
+        for start in range(0, len(removable), COLLECTION_LIMIT):
+            batch = removable[start:start + COLLECTION_LIMIT]
+            ids = ",".join(member_id for _, member_id in batch if member_id)
+            results = self.client.rest("composite/sobjects", method="DELETE",
+                                       params={"ids": ids, "allOrNone": "false"}) or []
+            for (change, _member_id), result in zip(batch, results, strict=False):
+                errors = result.get("errors") or [{}]
+                if result.get("success") or errors[0].get("statusCode") == "ENTITY_IS_DELETED":
+                    self.members.pop((self.directory.campaign_ids[change.campaign], change.record_id), None)
+                else:
+                    failures[change.record_id] = _describe(errors[0], change.campaign)
+        return failures
+
+    def _member(self, change: MembershipChange) -> dict[str, object]:
+        record: dict[str, object] = {"attributes": {"type": "CampaignMember"},
+                                     "CampaignId": self.directory.campaign_ids[change.campaign],
+                                     "LeadId" if change.object_type == "lead" else "ContactId": change.record_id}
+        if self.member_status:
+            record["Status"] = self.member_status
+        return record
+
+
+def _describe(error: dict[str, object], campaign: str) -> str:
+    return redact(f"campaign {campaign!r}: {error.get('statusCode', 'ERROR')}: {error.get('message', '')}")

@@ -1,0 +1,147 @@
+"""Lead and Contact writes: sObject Collections (200 per call) or Bulk API 2.0 for large batches.
+
+Every call uses allOrNone=false, so one bad record is one rejection and the other 199 land.
+`Sforce-Auto-Assign: FALSE` keeps the org's assignment rule from overwriting the owner
+leadsync routed, unless the config defers to the org's rules.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from simple_salesforce.api import Salesforce
+from simple_salesforce.bulk2 import SFBulk2Handler, SFBulk2Type
+
+from connectors.crm.salesforce.client import RETRIABLE_CODES, SalesforceBadRequest, SalesforceClient
+from connectors.crm.salesforce.config import SalesforceConfig
+from connectors.records import OutcomeStatus
+from connectors.redaction import redact
+
+COLLECTION_LIMIT = 200
+
+
+@dataclass
+class Write:
+    """One record to write; `record_id` for updates, the lead key in `fields` for upserts."""
+
+    ref: str  # the lead key: how results find their way back
+    sobject: str
+    fields: dict[str, Any]
+    record_id: str | None = None
+
+
+@dataclass
+class WriteResult:
+    status: OutcomeStatus
+    record_id: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    retriable: bool = False
+
+
+class Writer:
+    def __init__(self, client: SalesforceClient, config: SalesforceConfig, key_field: str | None) -> None:
+        self.client = client
+        self.config = config
+        self.key_field = key_field if config.upsert_on_lead_key else None
+        self.headers = {"Sforce-Auto-Assign": "TRUE" if config.use_assignment_rules else "FALSE"}
+
+    def write(self, creates: Sequence[Write], updates: Sequence[Write]) -> dict[str, WriteResult]:
+        results: dict[str, WriteResult] = {}
+        lead_writes = sum(1 for w in [*creates, *updates] if w.sobject == "Lead")
+        if lead_writes >= self.config.bulk_threshold and self.key_field:
+            results.update(self._bulk(creates, "upsert"))
+            results.update(self._bulk([u for u in updates if u.sobject == "Lead"], "update"))
+            updates = [u for u in updates if u.sobject != "Lead"]
+            creates = []
+        for start in range(0, len(creates), COLLECTION_LIMIT):
+            results.update(self._collection(creates[start:start + COLLECTION_LIMIT], create=True))
+        for start in range(0, len(updates), COLLECTION_LIMIT):
+            results.update(self._collection(updates[start:start + COLLECTION_LIMIT], create=False))
+        return results
+
+    def _collection(self, chunk: Sequence[Write], *, create: bool) -> dict[str, WriteResult]:
+        records = [{"attributes": {"type": w.sobject}, **w.fields, **({"id": w.record_id} if w.record_id else {})}
+                   for w in chunk]
+        body = {"allOrNone": False, "records": records}
+        upsert = create and self.key_field is not None
+        path = f"composite/sobjects/Lead/{self.key_field}" if upsert else "composite/sobjects"
+        try:
+            answer = self.client.rest(path, method="PATCH" if upsert or not create else "POST", json=body,
+                                      headers=self.headers) or []
+        except SalesforceBadRequest as exc:  # the whole request refused (e.g. a field the org lacks)
+            return {w.ref: _rejected(exc.code, exc.message) for w in chunk}
+        results: dict[str, WriteResult] = {}
+        for write, result in zip(chunk, answer, strict=False):
+            if result.get("success"):
+                created = result.get("created", create) is not False and create
+                results[write.ref] = WriteResult(OutcomeStatus.CREATED if created else OutcomeStatus.UPDATED,
+                                                 record_id=str(result.get("id") or write.record_id))
+            else:
+                error = (result.get("errors") or [{}])[0]
+                results[write.ref] = _rejected(str(error.get("statusCode") or "ERROR"),
+                                               _message(error))
+        for write in chunk[len(answer):]:  # Salesforce answers every record; a short answer is a server fault
+            results[write.ref] = _rejected("NO_RESULT", "Salesforce returned no result for this record",
+                                           retriable=True)
+        return results
+
+    def _bulk(self, writes: Sequence[Write], operation: str) -> dict[str, WriteResult]:
+        """Bulk API 2.0 ingest: one job, results read back per record from the job's result files."""
+        if not writes:
+            return {}
+        id_column = self.key_field if operation == "upsert" else "Id"
+        assert id_column is not None
+        columns = sorted({name for w in writes for name in w.fields} | {id_column})
+        rows = [{c: _csv_value(w.fields.get(c) if c != "Id" else w.record_id) for c in columns} for w in writes]
+        by_id = {str(row[id_column]): w for row, w in zip(rows, writes, strict=True)}
+        jobs = self.client.call(lambda sf: getattr(_bulk_leads(sf), operation)(
+            records=rows, wait=self.config.bulk_poll_seconds,
+            **({"external_id_field": id_column} if operation == "upsert" else {})))
+        results: dict[str, WriteResult] = {}
+        for job in jobs:
+            job_id = job["job_id"]
+            for row in _rows(self.client.call(lambda sf: _bulk_leads(sf).get_successful_records(job_id))):  # noqa: B023
+                write = by_id.get(row.get(id_column, ""))
+                if write is not None:
+                    created = row.get("sf__Created", "false").lower() == "true"
+                    results[write.ref] = WriteResult(OutcomeStatus.CREATED if created else OutcomeStatus.UPDATED,
+                                                     record_id=row.get("sf__Id") or write.record_id)
+            for row in _rows(self.client.call(lambda sf: _bulk_leads(sf).get_failed_records(job_id))):  # noqa: B023
+                write = by_id.get(row.get(id_column, ""))
+                if write is not None:
+                    code, _, message = row.get("sf__Error", "ERROR").partition(":")
+                    results[write.ref] = _rejected(code.strip(), redact(message.strip(), max_length=500))
+        for write in writes:  # unprocessed (job aborted midway): try again next run
+            results.setdefault(write.ref, _rejected("UNPROCESSED", "the Bulk API job did not process this record",
+                                                    retriable=True))
+        return results
+
+
+def _bulk_leads(sf: Salesforce) -> SFBulk2Type:
+    return cast(SFBulk2Handler, sf.bulk2).Lead
+
+
+def _rows(text: str | None) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text or "")))
+
+
+def _csv_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def _message(error: dict[str, Any]) -> str:
+    fields = error.get("fields") or []
+    suffix = f" (fields: {', '.join(map(str, fields))})" if fields else ""
+    return redact(f"{error.get('message', '')}{suffix}", max_length=500)
+
+
+def _rejected(code: str, message: str, *, retriable: bool | None = None) -> WriteResult:
+    return WriteResult(OutcomeStatus.REJECTED, error_code=f"SF:{code}", error_message=message,
+                       retriable=code in RETRIABLE_CODES if retriable is None else retriable)
