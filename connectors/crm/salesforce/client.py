@@ -36,12 +36,17 @@ class SalesforceBadRequest(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-def login_factory(credentials: SalesforceCredentials, config: SalesforceConfig) -> ClientFactory:
-    """Build clients from credentials. The client never refreshes by itself; SalesforceClient does, once."""
+def login_factory(credentials: SalesforceCredentials, config: SalesforceConfig,
+                  session_factory: Callable[[], requests.Session] = requests.Session) -> ClientFactory:
+    """Build clients from credentials. The client never refreshes by itself; SalesforceClient does, once.
+
+    The login yields a session id and instance, so the client is built in session-id mode: its own
+    silent re-login (up to three times) stays off and "re-authenticate once" is ours to keep.
+    """
     register_secrets(credentials.secret_values())
 
     def build() -> Salesforce:
-        session = requests.Session()
+        session = session_factory()
         mode = credentials.mode()
         if mode == "session":
             return Salesforce(session_id=_secret(credentials.session_id), instance_url=credentials.instance_url,

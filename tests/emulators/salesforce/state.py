@@ -1,0 +1,138 @@
+"""The in-memory org: schema, records, picklists, queues and campaigns."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tests.emulators.salesforce.ids import KEY_PREFIXES, make_id
+from tests.emulators.salesforce.schema import FIELD_TYPES, FieldSpec, SObjectSpec, standard_objects
+
+LEAD_STATUSES = ["Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted"]
+API_USER_EMAIL = "api.user@emulator.invalid"
+
+
+def sf_datetime(moment: datetime) -> str:
+    """Salesforce's datetime rendering: 2026-01-02T03:04:05.000+0000."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
+
+
+class Org:
+    """Everything a Salesforce org holds that leadsync can see. Guard mutations with `lock`."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.clear()
+
+    def clear(self) -> None:
+        """Back to an empty org with the default schema (in place, so references to the org stay valid)."""
+        self.schema: dict[str, SObjectSpec] = standard_objects()
+        self.records: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in self.schema}
+        self.deleted: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in self.schema}
+        self.picklists: dict[tuple[str, str], list[str]] = {("Lead", "Status"): list(LEAD_STATUSES)}
+        self.picklist_defaults: dict[tuple[str, str], str] = {("Lead", "Status"): LEAD_STATUSES[0]}
+        self.queue_sobjects: dict[str, set[str]] = {}
+        self.campaign_statuses: dict[str, tuple[list[str], str]] = {}
+        self._serial = itertools.count(1)
+        self._last_stamp = datetime.now(UTC)
+
+    # ids and clock -------------------------------------------------------------------------------------------
+    def new_id(self, sobject: str) -> str:
+        return make_id(KEY_PREFIXES[sobject], next(self._serial))
+
+    def stamp(self) -> str:
+        """A strictly increasing write time, so ordering by LastModifiedDate is deterministic."""
+        now = datetime.now(UTC)
+        self._last_stamp = max(now, self._last_stamp + timedelta(milliseconds=1))
+        return sf_datetime(self._last_stamp)
+
+    # schema ---------------------------------------------------------------------------------------------------
+    def sobject(self, name: str) -> SObjectSpec | None:
+        lowered = name.lower()
+        return next((spec for key, spec in self.schema.items() if key.lower() == lowered), None)
+
+    def add_custom_field(self, sobject: str, name: str, type: str = "string", external_id: bool = False,
+                         unique: bool = False, length: int = 255, picklist: Iterable[str] = ()) -> FieldSpec:
+        if type not in FIELD_TYPES:
+            raise ValueError(f"unsupported field type {type!r}")
+        spec = self.schema[sobject]
+        field = FieldSpec(name, type, length, external_id=external_id, unique=unique, custom=True)
+        with self.lock:
+            spec.add(field)
+            if type == "picklist":
+                self.picklists[(sobject, name)] = list(picklist)
+            for record in self.records[sobject].values():
+                record.setdefault(name, None)
+        return field
+
+    # direct inserts (bypass validation and faults) -------------------------------------------------------------
+    def add_record(self, sobject: str, fields: dict[str, Any]) -> str:
+        spec = self.schema[sobject]
+        with self.lock:
+            record_id = self.new_id(sobject)
+            stamp = self.stamp()
+            record: dict[str, Any] = {f.name: None for f in spec.fields.values()}
+            record.update(Id=record_id, IsDeleted=False, CreatedDate=stamp, LastModifiedDate=stamp,
+                          SystemModstamp=stamp)
+            if sobject == "Lead":
+                record.update(IsConverted=False, Status=self.picklist_defaults[("Lead", "Status")])
+            if spec.get("OwnerId") is not None:
+                record["OwnerId"] = self.default_owner()
+            for name, value in fields.items():
+                field = spec.get(name)
+                if field is None:
+                    raise KeyError(f"no field {name!r} on {sobject}")
+                record[field.name] = value
+            self.refresh_derived(sobject, record)
+            self.records[sobject][record_id] = record
+            return record_id
+
+    def add_user(self, email: str, first: str = "", last: str = "", active: bool = True) -> str:
+        name = f"{first} {last}".strip() or email
+        return self.add_record("User", {"Email": email, "Username": email, "FirstName": first or None,
+                                        "LastName": last or name, "Name": name, "IsActive": active})
+
+    def add_queue(self, name: str, sobject: str = "Lead") -> str:
+        queue_id = self.add_record("Group", {"Name": name, "DeveloperName": name.replace(" ", "_"), "Type": "Queue"})
+        self.queue_sobjects[queue_id] = {sobject}
+        return queue_id
+
+    def add_campaign(self, name: str, statuses: Iterable[str] = ("Sent", "Responded"),
+                     default_status: str = "Sent") -> str:
+        statuses = list(statuses)
+        if default_status not in statuses:
+            raise ValueError("default_status must be one of statuses")
+        campaign_id = self.add_record("Campaign", {"Name": name, "IsActive": True})
+        self.campaign_statuses[campaign_id] = (statuses, default_status)
+        return campaign_id
+
+    def add_account(self, name: str, website: str = "acme.com", owner_id: str | None = None) -> str:
+        fields: dict[str, Any] = {"Name": name, "Website": website}
+        if owner_id is not None:
+            fields["OwnerId"] = owner_id
+        return self.add_record("Account", fields)
+
+    # helpers used by writes and queries -------------------------------------------------------------------------
+    def default_owner(self) -> str:
+        """The running API user owns what is created without an OwnerId: the first user of the org."""
+        users = self.records["User"]
+        if not users:
+            self.add_user(API_USER_EMAIL, last="API User")
+        return next(iter(users))
+
+    def find(self, record_id: str) -> tuple[str, dict[str, Any]] | None:
+        for sobject, rows in self.records.items():
+            if record_id in rows:
+                return sobject, rows[record_id]
+        return None
+
+    def refresh_derived(self, sobject: str, record: dict[str, Any]) -> None:
+        if sobject in ("Lead", "Contact"):
+            record["Name"] = " ".join(p for p in (record.get("FirstName"), record.get("LastName")) if p) or None
+        if sobject == "CampaignMember" and record.get("CampaignId") in self.campaign_statuses:
+            statuses, default = self.campaign_statuses[record["CampaignId"]]
+            # Every status after the default counts as "responded" here (Sent < Responded).
+            record["HasResponded"] = record.get("Status") in statuses[statuses.index(default) + 1:]
