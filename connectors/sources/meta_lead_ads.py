@@ -56,7 +56,8 @@ def classify_meta(response: httpx.Response) -> LeadsyncError | None:
         return RetriableError(f"Meta throttled the request (code {code})", code=f"META_{code}",
                               retry_after=_regain_seconds(response.headers.get("X-Business-Use-Case-Usage")))
     if code == 190:
-        return FatalError("Meta access token expired or revoked (code 190): issue a new long-lived page token",
+        # Worded so that redaction (which masks the word after "token") leaves the reason readable.
+        return FatalError("Meta page access expired or revoked (code 190): issue a new long-lived page access token",
                           code="META_190")
     if code in (1, 2) or error.get("is_transient"):
         return RetriableError(f"Meta transient error (code {code})", code=f"META_{code}")
@@ -108,23 +109,27 @@ class MetaLeadAdsSource:
         """The Graph API needs no acknowledgement."""
 
     def to_lead(self, raw: RawSubmission) -> Lead:
-        item = raw.payload
-        mapping = {**FIELD_MAP, **self.config.field_map}
-        fields: dict[str, Any] = {"custom": {}, "consent": {}, "attribution": {
-            "source": "instagram" if item.get("platform") == "ig" else "facebook", "form_id": item.get("form_id"),
-            "ad_id": item.get("ad_id"), "campaign": item.get("campaign_name")}}
-        for answer in item.get("field_data", []):
-            values = [v for v in answer.get("values") or [] if v not in (None, "")]
-            target = mapping.get(answer["name"])
-            if target and values and not fields.get(target):
-                fields[target] = values[0]
-            elif not target and values:
-                fields["custom"][answer["name"]] = values if len(values) > 1 else values[0]
-        for disclaimer in item.get("custom_disclaimer_responses") or []:
-            if "optin" in str(disclaimer.get("checkbox_key", "")).lower():
-                fields["consent"]["email"] = disclaimer.get("is_checked") == "1"
-        fields["custom"]["is_organic"] = bool(item.get("is_organic"))
+        fields = meta_lead_fields(raw.payload, {**FIELD_MAP, **self.config.field_map})
         return build_lead(raw, fields, self.config.default_region)
 
     def close(self) -> None:
         self._http.close()
+
+
+def meta_lead_fields(item: Mapping[str, Any], mapping: Mapping[str, str]) -> dict[str, Any]:
+    """A Graph API lead object -> lead fields; shared by the scheduled pull and the webhook."""
+    fields: dict[str, Any] = {"custom": {}, "consent": {}, "attribution": {
+        "source": "instagram" if item.get("platform") == "ig" else "facebook", "form_id": item.get("form_id"),
+        "ad_id": item.get("ad_id"), "campaign": item.get("campaign_name")}}
+    for answer in item.get("field_data", []):
+        values = [v for v in answer.get("values") or [] if v not in (None, "")]
+        target = mapping.get(answer["name"])
+        if target and values and not fields.get(target):
+            fields[target] = values[0]
+        elif not target and values:
+            fields["custom"][answer["name"]] = values if len(values) > 1 else values[0]
+    for disclaimer in item.get("custom_disclaimer_responses") or []:
+        if "optin" in str(disclaimer.get("checkbox_key", "")).lower():
+            fields["consent"]["email"] = disclaimer.get("is_checked") == "1"
+    fields["custom"]["is_organic"] = bool(item.get("is_organic"))
+    return fields

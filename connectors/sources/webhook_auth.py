@@ -27,3 +27,37 @@ def google_key_ok(expected_key: str, body: bytes) -> bool:
         return False
     key = data.get("google_key") if isinstance(data, dict) else None
     return isinstance(key, str) and hmac.compare_digest(key.encode(), expected_key.encode())
+
+
+def _hex_hmac(secret: str, message: bytes) -> str:
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def meta_signature_ok(app_secret: str, body: bytes, header: str | None) -> bool:
+    """X-Hub-Signature-256: 'sha256=' + hex(HMAC-SHA256(app secret, raw body)), lower-case hex."""
+    if not header or not header.startswith("sha256="):
+        return False
+    return hmac.compare_digest(header.removeprefix("sha256=").lower().encode(), _hex_hmac(app_secret, body).encode())
+
+
+def secret_matches(expected: str, given: str | None) -> bool:
+    """A configured token (Meta's hub.verify_token, a shared-secret header) compared in constant time."""
+    return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+
+
+WEBFLOW_MAX_AGE_MS = 5 * 60 * 1000
+
+
+def webflow_signature_ok(secret: str, body: bytes, timestamp: str | None, signature: str | None,
+                         now_ms: int, max_age_ms: int = WEBFLOW_MAX_AGE_MS) -> bool:
+    """x-webflow-signature: hex(HMAC-SHA256(secret, f"{x-webflow-timestamp}:{raw body}")), timestamp in ms.
+
+    A timestamp more than `max_age_ms` away from now (either way) is refused: a captured request
+    cannot be replayed later.
+    """
+    if not timestamp or not signature or not timestamp.isdigit() or len(timestamp) > 16:
+        return False
+    if abs(now_ms - int(timestamp)) > max_age_ms:
+        return False
+    expected = _hex_hmac(secret, timestamp.encode() + b":" + body)
+    return hmac.compare_digest(signature.strip().lower().encode(), expected.encode())

@@ -1,4 +1,5 @@
-"""Sources that arrive by webhook (the receiver stores them): HTML forms, Typeform, Google Ads lead forms.
+"""Sources that arrive by webhook (the receiver stores them): HTML forms, Typeform, Google Ads lead forms,
+Webflow forms and generic JSON (connectors.sources.webhook_forms); Meta's subclass is in meta_webhook.
 
 Their `read` yields nothing (nothing to pull); `to_lead` maps a stored payload. Secrets are plain
 values handed in by flows; the receiver checks signatures before anything is stored.
@@ -9,13 +10,20 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from connectors.errors import RecordRejectedError
 from connectors.normalise import build_lead
 from connectors.records import Lead, RawSubmission
 from connectors.sources.base import Page
 from connectors.sources.form_files import ATTRIBUTION_KEYS, DEFAULT_FIELD_MAP, map_form_fields
+from connectors.sources.webhook_forms import (
+    JsonHookConfig,
+    WebflowConfig,
+    WebhookConfigBase,
+    json_hook_fields,
+    webflow_fields,
+)
 
 TYPEFORM_REFS = {"first_name": "first_name", "last_name": "last_name", "name": "full_name", "email": "email",
                  "work_email": "email", "phone": "phone", "company": "company", "job_title": "title",
@@ -27,36 +35,29 @@ GOOGLE_COLUMNS = {"FIRST_NAME": "first_name", "LAST_NAME": "last_name", "FULL_NA
                   "REGION": "state", "COUNTRY": "country", "COMPANY_SIZE": "employees", "STREET_ADDRESS": "street"}
 
 
-class _WebhookConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(description="Endpoint name: POST /<kind>/<name> on the receiver.")
-    field_map: dict[str, str] = Field(default_factory=dict, description="Incoming field -> lead field.")
-    default_region: str = "US"
-
-
-class WebFormConfig(_WebhookConfig):
+class WebFormConfig(WebhookConfigBase):
     type: Literal["web_form"] = "web_form"
     honeypot_field: str | None = Field(default=None, description="Hidden field only bots fill in.")
 
 
-class TypeformConfig(_WebhookConfig):
+class TypeformConfig(WebhookConfigBase):
     type: Literal["typeform"] = "typeform"
     secret: str = Field(description="Webhook secret: ${ENV_VAR} or prefect-secret:<name>.")
 
 
-class GoogleAdsConfig(_WebhookConfig):
+class GoogleAdsConfig(WebhookConfigBase):
     type: Literal["google_ads"] = "google_ads"
     google_key: str = Field(description="The key typed into the lead form asset: ${ENV_VAR} or prefect-secret.")
     push_test_leads: bool = Field(default=False, description="Test leads are marked and not pushed unless set.")
 
 
-WebhookConfig = WebFormConfig | TypeformConfig | GoogleAdsConfig
+WebhookConfig = WebFormConfig | TypeformConfig | GoogleAdsConfig | WebflowConfig | JsonHookConfig
 
 
 class WebhookSource:
     """One webhook endpoint: nothing to pull, stored payloads mapped to leads."""
 
-    def __init__(self, config: WebhookConfig) -> None:
+    def __init__(self, config: WebhookConfigBase) -> None:
         self.config = config
         self.kind = config.type
         self.name = f"{config.type}:{config.name}"
@@ -74,9 +75,15 @@ class WebhookSource:
                 fields = typeform_fields(raw.payload, {**TYPEFORM_REFS, **self.config.field_map})
             elif isinstance(self.config, GoogleAdsConfig):
                 fields = google_ads_fields(raw.payload, {**GOOGLE_COLUMNS, **self.config.field_map})
-            else:
+            elif isinstance(self.config, WebflowConfig):
+                fields = webflow_fields(raw.payload, self.config)
+            elif isinstance(self.config, JsonHookConfig):
+                fields = json_hook_fields(raw.payload, self.config.field_map)
+            elif isinstance(self.config, WebFormConfig):
                 fields = map_form_fields(raw.payload.get("fields", {}), raw.payload,
                                          {**DEFAULT_FIELD_MAP, **self.config.field_map}, self.config.honeypot_field)
+            else:
+                raise TypeError(f"no field mapping for {self.kind} payloads")
         except (KeyError, TypeError, AttributeError) as exc:
             raise RecordRejectedError(record, str(exc).strip("'") or "payload", "missing or of the wrong shape",
                                       code="MALFORMED") from None

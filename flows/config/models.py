@@ -8,11 +8,15 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from connectors.crm.hubspot import HubSpotConfig
 from connectors.crm.local import LocalCrmConfig
+from connectors.crm.salesforce import SalesforceConfig
 from connectors.sources.crm_unrouted import CrmUnroutedConfig
 from connectors.sources.csv_import import CsvImportConfig
 from connectors.sources.form_files import FormFilesConfig
 from connectors.sources.imap_inbox import ImapInboxConfig
+from connectors.sources.linkedin_lead_gen import LinkedInLeadGenConfig
 from connectors.sources.meta_lead_ads import MetaLeadAdsConfig
+from connectors.sources.meta_webhook import MetaWebhookConfig
+from connectors.sources.webhook_forms import JsonHookConfig, WebflowConfig
 from connectors.sources.webhooks import GoogleAdsConfig, TypeformConfig, WebFormConfig
 from flows.config.secrets import SecretRef
 
@@ -42,8 +46,27 @@ class MetaLeadAdsEntry(MetaLeadAdsConfig):
     access_token: SecretRef = Field(description="Page access token: ${ENV_VAR} or prefect-secret:<block-name>.")
 
 
+class MetaWebhookEntry(MetaWebhookConfig):
+    verify_token: SecretRef = Field(description="App Dashboard Verify Token: ${ENV_VAR} or prefect-secret:<name>.")
+    app_secret: SecretRef = Field(description="App secret (signs X-Hub-Signature-256): ${ENV_VAR} or prefect-secret.")
+    access_token: SecretRef = Field(description="Page access token: ${ENV_VAR} or prefect-secret:<block-name>.")
+
+
+class WebflowEntry(WebflowConfig):
+    secret: SecretRef = Field(description="Client or webhook secret: ${ENV_VAR} or prefect-secret:<block-name>.")
+
+
+class JsonHookEntry(JsonHookConfig):
+    secret: SecretRef | None = Field(default=None, description="Shared secret: ${ENV_VAR} or prefect-secret:<name>.")
+
+
+class LinkedInLeadGenEntry(LinkedInLeadGenConfig):
+    access_token: SecretRef = Field(description="OAuth access token: ${ENV_VAR} or prefect-secret:<block-name>.")
+
+
 SourceEntry = Annotated[CsvSourceEntry | FormFilesConfig | CrmUnroutedConfig | ImapSourceEntry | WebFormConfig
-                        | TypeformEntry | GoogleAdsEntry | MetaLeadAdsEntry, Field(discriminator="type")]
+                        | TypeformEntry | GoogleAdsEntry | MetaLeadAdsEntry | MetaWebhookEntry | WebflowEntry
+                        | JsonHookEntry | LinkedInLeadGenEntry, Field(discriminator="type")]
 
 
 class ReceiverConfig(_Strict):
@@ -55,7 +78,28 @@ class HubSpotEntry(HubSpotConfig):
     host: str | None = Field(default=None, description="API base URL; default https://api.hubapi.com.")
 
 
-CrmEntry = Annotated[LocalCrmConfig | HubSpotEntry, Field(discriminator="type")]
+class SalesforceEntry(SalesforceConfig):
+    """Log in with username + password (+ security_token), username + consumer_key + private_key (JWT
+    bearer flow of a connected app), or session_id + instance_url. Secrets are references only."""
+
+    username: str | None = Field(default=None, description="Integration user's username.")
+    password: SecretRef | None = Field(default=None, description="${ENV_VAR} or prefect-secret:<block-name>.")
+    security_token: SecretRef | None = Field(default=None, description="${ENV_VAR} or prefect-secret:<block-name>.")
+    consumer_key: str | None = Field(default=None, description="Connected app consumer key (JWT bearer flow).")
+    private_key: SecretRef | None = Field(default=None, description="PEM key: ${ENV_VAR} or prefect-secret:<name>.")
+    session_id: SecretRef | None = Field(default=None, description="An existing session (no refresh possible).")
+    instance_url: str | None = Field(default=None, description="With session_id: https://<org>.my.salesforce.com")
+
+    @model_validator(mode="after")
+    def _one_login_method(self) -> SalesforceEntry:
+        if not ((self.session_id and self.instance_url) or (self.username and self.consumer_key and self.private_key)
+                or (self.username and self.password)):
+            raise ValueError("Salesforce needs username + password, username + consumer_key + private_key, or "
+                             "session_id + instance_url")
+        return self
+
+
+CrmEntry = Annotated[LocalCrmConfig | HubSpotEntry | SalesforceEntry, Field(discriminator="type")]
 
 
 class StateStoreConfig(_Strict):

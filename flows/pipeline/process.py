@@ -99,6 +99,17 @@ def _normalise(ctx: ProcessContext, rows: Sequence[InboxRow],
         except RecordRejectedError as exc:
             result.dead_letters.append(_letter(row, "normalise", "data", exc.code, str(exc)))
             continue
+        except RetriableError as exc:
+            # The source could not fetch the record's details now (Meta webhook, Graph API throttled or down).
+            # The row stays claimed until its lease runs out, so it is retried then, not again in this run.
+            if row.attempts >= ctx.settings.max_attempts:
+                result.dead_letters.append(_letter(row, "normalise", "transient_exhausted", exc.code, str(exc)))
+            else:
+                result.requeued += 1
+            continue
+        except FatalError as exc:  # e.g. an expired token: kept as a dead letter with the reason, for replay
+            result.dead_letters.append(_letter(row, "normalise", "config", exc.code, str(exc)))
+            continue
         except Exception as exc:  # noqa: BLE001 - a parser bug on one record must not sink the batch
             result.dead_letters.append(_letter(row, "normalise", "system", type(exc).__name__, redact(exc)))
             continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,13 +11,16 @@ from pydantic import SecretStr
 from connectors.crm.base import CrmSink
 from connectors.crm.hubspot import HubSpotCredentials, HubSpotSink
 from connectors.crm.local import LocalCrmConfig, LocalCrmSink
+from connectors.crm.salesforce import SalesforceCredentials, SalesforceSink, login_factory
 from connectors.errors import ConfigError
 from connectors.sources.base import Source
 from connectors.sources.crm_unrouted import CrmUnroutedConfig, CrmUnroutedSource, UnroutedFeed
 from connectors.sources.csv_import import CsvImportSource
 from connectors.sources.form_files import FormFilesConfig, FormFilesSource
 from connectors.sources.imap_inbox import ImapInboxSource
+from connectors.sources.linkedin_lead_gen import LinkedInLeadGenSource
 from connectors.sources.meta_lead_ads import MetaLeadAdsSource
+from connectors.sources.meta_webhook import MetaWebhookSource
 from connectors.sources.webhooks import WebFormConfig, WebhookSource
 from flows.config import LoadedConfig, load_config
 from flows.config.models import (
@@ -24,9 +28,14 @@ from flows.config.models import (
     GoogleAdsEntry,
     HubSpotEntry,
     ImapSourceEntry,
+    JsonHookEntry,
+    LinkedInLeadGenEntry,
     MetaLeadAdsEntry,
+    MetaWebhookEntry,
+    SalesforceEntry,
     SourceEntry,
     TypeformEntry,
+    WebflowEntry,
 )
 from flows.config.secrets import expand_env_refs, resolve_secret
 from flows.state import StateStore
@@ -72,6 +81,18 @@ def build_source(entry: SourceEntry, loaded: LoadedConfig, sink: CrmSink) -> Sou
     if isinstance(entry, MetaLeadAdsEntry):
         token = resolve_secret(entry.access_token, f"{entry.name} access_token")
         return MetaLeadAdsSource(entry.model_copy(update={"access_token": token}))
+    if isinstance(entry, MetaWebhookEntry):
+        return MetaWebhookSource(entry.model_copy(update={
+            key: resolve_secret(getattr(entry, key), f"{entry.name} {key}")
+            for key in ("verify_token", "app_secret", "access_token")}))
+    if isinstance(entry, WebflowEntry):
+        return WebhookSource(entry.model_copy(update={"secret": resolve_secret(entry.secret, f"{entry.name} secret")}))
+    if isinstance(entry, JsonHookEntry):
+        secret = resolve_secret(entry.secret, f"{entry.name} secret") if entry.secret else None
+        return WebhookSource(entry.model_copy(update={"secret": secret}))
+    if isinstance(entry, LinkedInLeadGenEntry):
+        token = resolve_secret(entry.access_token, f"{entry.name} access_token")
+        return LinkedInLeadGenSource(entry.model_copy(update={"access_token": token}))
     if isinstance(entry, WebFormConfig):
         return WebhookSource(entry)
     if isinstance(entry, ImapSourceEntry):
@@ -83,13 +104,25 @@ def build_source(entry: SourceEntry, loaded: LoadedConfig, sink: CrmSink) -> Sou
     raise ConfigError(f"source type {type(entry).__name__} has no builder")
 
 
-def build_sink(loaded: LoadedConfig) -> CrmSink:
+def _salesforce_credentials(crm: SalesforceEntry) -> SalesforceCredentials:
+    def secret(ref: str | None, name: str) -> SecretStr | None:
+        return SecretStr(resolve_secret(ref, f"crm.{name}")) if ref else None
+
+    return SalesforceCredentials(username=crm.username, password=secret(crm.password, "password"),
+                                 security_token=secret(crm.security_token, "security_token"),
+                                 consumer_key=crm.consumer_key, private_key=secret(crm.private_key, "private_key"),
+                                 session_id=secret(crm.session_id, "session_id"), instance_url=crm.instance_url)
+
+
+def build_sink(loaded: LoadedConfig, statuses: Sequence[str] = ()) -> CrmSink:
     crm = loaded.config.crm
     if isinstance(crm, LocalCrmConfig):
         return LocalCrmSink(crm.model_copy(update={"path": str(loaded.resolve(crm.path))}))
     if isinstance(crm, HubSpotEntry):
         token = resolve_secret(crm.access_token, "crm.access_token")
         return HubSpotSink(crm, HubSpotCredentials(access_token=SecretStr(token)), host=crm.host)
+    if isinstance(crm, SalesforceEntry):
+        return SalesforceSink(crm, login_factory(_salesforce_credentials(crm), crm), statuses=statuses)
     raise ConfigError(f"CRM type {crm.type} has no builder")
 
 
@@ -99,7 +132,7 @@ def build_runtime(config_path: str | Path, *, check_owners: bool = True) -> Runt
     ruleset = load_ruleset(loaded.rules_path)
     store = StateStore(resolve_state_url(loaded))
     store.create_schema()
-    sink = build_sink(loaded)
+    sink = build_sink(loaded, ruleset.status_values())
     sources = {}
     for entry in loaded.config.sources:
         source = build_source(entry, loaded, sink)

@@ -3,46 +3,17 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.sources.webhooks import GoogleAdsConfig, TypeformConfig, WebFormConfig, WebhookSource
-from flows.receiver import create_app
+from connectors.sources.webhooks import WebFormConfig, WebhookSource
 from flows.state import StateStore
-from tests.support.postgres import free_port
+from tests.receiver.server import GOOGLE_KEY, JSON_SECRET, SAMPLES, TF_SECRET, meta_signature, webflow_headers
 
-SAMPLES = Path("/work/shared/samples")
-TF_SECRET = json.loads((SAMPLES / "typeform_webhook.headers.json").read_text())["_secret"]
-GOOGLE_KEY = json.loads((SAMPLES / "google_ads.headers.json").read_text())["_configured_google_key"]
-
-
-@pytest.fixture(scope="module")
-def receiver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, StateStore]]:
-    store = StateStore(f"sqlite:///{tmp_path_factory.mktemp('rx') / 'state.db'}")
-    store.create_schema()
-    sources = {s.name: s for s in (
-        WebhookSource(WebFormConfig(name="demo-request", honeypot_field="website")),
-        WebhookSource(TypeformConfig(name="demo", secret=TF_SECRET)),
-        WebhookSource(GoogleAdsConfig(name="leadform", google_key=GOOGLE_KEY)))}
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(store, sources, max_body_bytes=64 * 1024), host="127.0.0.1",
-                                           port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}", store
-    server.should_exit = True
-    thread.join(5)
+__all__ = ["GOOGLE_KEY", "SAMPLES", "TF_SECRET"]  # the pipeline test reads the sample secrets from here
 
 
 def count(store: StateStore, source: str) -> int:
@@ -128,9 +99,23 @@ def test_bad_requests_store_nothing(receiver: tuple[str, StateStore], path: str,
     assert store.inbox_count() == before
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(path=st.sampled_from(["/typeform/demo", "/google_ads/leadform", "/web_form/demo-request"]),
-       body=st.binary(max_size=2048),
+ENDPOINTS = ["/typeform/demo", "/google_ads/leadform", "/web_form/demo-request", "/meta_webhook/clinics",
+             "/webflow/site", "/json/partner", "/json/open"]
+
+
+def assert_all_or_nothing(response: httpx.Response, before: int, after: int) -> None:
+    """A 4xx stores nothing; a 2xx stores exactly the records it reports as new."""
+    assert response.status_code < 500
+    if response.status_code != 200:
+        assert after == before
+        return
+    answer = response.json()
+    new = answer["records"] - answer["duplicates"] if "records" in answer else int(not answer["duplicate"])
+    assert after == before + new
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(path=st.sampled_from(ENDPOINTS), body=st.binary(max_size=2048),
        content_type=st.sampled_from(["application/json", "application/x-www-form-urlencoded", "multipart/form-data",
                                      "text/plain", ""]))
 def test_malformed_bodies_never_5xx_and_never_half_stored(receiver: tuple[str, StateStore], path: str, body: bytes,
@@ -138,6 +123,36 @@ def test_malformed_bodies_never_5xx_and_never_half_stored(receiver: tuple[str, S
     url, store = receiver
     before = store.inbox_count()
     response = httpx.post(url + path, content=body, headers={"Content-Type": content_type} if content_type else {})
-    assert response.status_code < 500
-    after = store.inbox_count()
-    assert after == before or (response.status_code == 200 and after == before + 1)
+    assert_all_or_nothing(response, before, store.inbox_count())
+
+
+_json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner,
+                                                                                          max_size=3), max_leaves=12)
+_vendorish = st.fixed_dictionaries({}, optional={
+    "object": st.sampled_from(["page", "user"]) | _json_values,
+    "entry": st.lists(st.fixed_dictionaries({}, optional={
+        "id": _json_values, "changes": st.lists(st.fixed_dictionaries({}, optional={
+            "field": st.sampled_from(["leadgen", "feed"]),
+            "value": st.fixed_dictionaries({}, optional={"leadgen_id": _json_values, "form_id": _json_values})}),
+            max_size=3) | _json_values}), max_size=3) | _json_values,
+    "triggerType": st.just("form_submission") | _json_values,
+    "payload": st.fixed_dictionaries({}, optional={"id": _json_values, "data": _json_values,
+                                                   "formId": _json_values}) | _json_values,
+    "lead": st.fixed_dictionaries({}, optional={"ref": _json_values, "contact": _json_values}) | _json_values,
+})
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(path=st.sampled_from(["/meta_webhook/clinics", "/webflow/site", "/json/partner"]),
+       body=st.one_of(_vendorish.map(lambda d: json.dumps(d).encode()),
+                      _json_values.map(lambda v: json.dumps(v).encode()), st.binary(max_size=512)))
+def test_signed_but_malformed_bodies_reach_the_parser_and_store_all_or_nothing(
+        receiver: tuple[str, StateStore], path: str, body: bytes) -> None:
+    url, store = receiver
+    headers = {"Content-Type": "application/json", "X-Hub-Signature-256": meta_signature(body),
+               "X-Partner-Token": JSON_SECRET, **webflow_headers(body)}
+    before = store.inbox_count()
+    response = httpx.post(url + path, content=body, headers=headers)
+    assert response.status_code != 401  # the signature held: the body itself was judged
+    assert_all_or_nothing(response, before, store.inbox_count())
