@@ -43,19 +43,31 @@ class Campaigns:
         campaigns = format_soql("{}", campaign_ids)
         for column in ("LeadId", "ContactId"):
             ids = [i for i in record_ids if i.startswith("00Q" if column == "LeadId" else "003")]
-            template = f"SELECT Id, CampaignId, {column} FROM CampaignMember WHERE CampaignId IN {campaigns} " \
-                       f"AND {column} IN {{values}}"
+            template = f"SELECT Id, CampaignId, Status, {column} FROM CampaignMember " \
+                       f"WHERE CampaignId IN {campaigns} AND {column} IN {{values}}"
             for soql in in_chunks(template, ids):
                 for row in self.client.query(soql):
                     record_id, campaign_id = str(row[column]), str(row["CampaignId"])
                     self.members[(campaign_id, record_id)] = str(row["Id"])
+                    if self.member_status and row.get("Status") != self.member_status:
+                        continue  # a member with another status: reported as missing, so the add updates it
                     names.setdefault(record_id, []).append(self.directory.campaign_names[campaign_id])
         return names
 
     def apply(self, changes: Sequence[MembershipChange]) -> dict[str, str]:
         """Apply membership changes; returns record id -> redacted error for the records that failed."""
         failures: dict[str, str] = {}
-        adds = [c for c in changes if c.add]
+        known = [c for c in changes if c.add and self._member_id(c)]
+        for start in range(0, len(known), COLLECTION_LIMIT):  # already members: set the configured status
+            updating = known[start:start + COLLECTION_LIMIT]
+            statuses: list[dict[str, object]] = [{"attributes": {"type": "CampaignMember"}, "id": self._member_id(c),
+                        "Status": self.member_status} for c in updating]
+            results = self.client.rest("composite/sobjects", method="PATCH",
+                                       json={"allOrNone": False, "records": statuses}) or []
+            for change, result in zip(updating, results, strict=False):
+                if not result.get("success"):
+                    failures[change.record_id] = _describe((result.get("errors") or [{}])[0], change.campaign)
+        adds = [c for c in changes if c.add and not self._member_id(c)]
         for start in range(0, len(adds), COLLECTION_LIMIT):
             chunk = adds[start:start + COLLECTION_LIMIT]
             records = [self._member(c) for c in chunk]
@@ -84,6 +96,9 @@ class Campaigns:
                 else:
                     failures[change.record_id] = _describe(errors[0], change.campaign)
         return failures
+
+    def _member_id(self, change: MembershipChange) -> str | None:
+        return self.members.get((self.directory.campaign_ids[change.campaign], change.record_id))
 
     def _member(self, change: MembershipChange) -> dict[str, object]:
         record: dict[str, object] = {"attributes": {"type": "CampaignMember"},

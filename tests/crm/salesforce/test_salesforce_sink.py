@@ -272,3 +272,15 @@ def test_large_lookups_are_chunked_under_the_uri_limit_and_paged(emulator: Sales
     assert emulator.calls["query_more"] >= 1
     assert max(len(path) for _, path, _ in emulator.requests) <= 16384  # no 414 URI Too Long
     assert emulator.calls["query"] >= 3 * 4  # several chunks for each of the lookups
+
+
+def test_campaign_member_status_is_set_and_updated(emulator: SalesforceEmulator) -> None:
+    sink = make_sink(emulator)
+    sync(sink, [lead(1)], [decision(1)])
+    member = next(iter(emulator.org.records["CampaignMember"].values()))
+    assert member["Status"] == "Sent"  # the campaign's default
+    responded = make_sink(emulator, campaign_member_status="Responded")
+    assert sync(responded, [lead(1)], [decision(1)]) == [Updated]
+    assert [m["Status"] for m in emulator.org.records["CampaignMember"].values()] == ["Responded"]
+    writes = write_calls(emulator)
+    assert sync(responded, [lead(1)], [decision(1)]) == [Unchanged] and write_calls(emulator) == writes
