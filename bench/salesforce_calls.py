@@ -1,0 +1,127 @@
+"""Salesforce API calls: leadsync's batched sink vs a per-record client, side by side on the same emulator.
+
+Both use the real simple-salesforce client. The per-record client does what a Zapier-style zap does
+for each lead: one SOQL lookup by e-mail, one create or update, one CampaignMember insert.
+Prints calls per 1,000 new leads, calls and writes for a no-change re-sync, and wall time for both
+with a per-request latency (default 20 ms, a typical round trip to a Salesforce pod) on loopback.
+Usage: python bench/salesforce_calls.py [--leads 1000] [--latency 0.02]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from simple_salesforce.format import format_soql
+
+from connectors.crm.plan import PlanItem, plan_changes
+from connectors.crm.salesforce import SalesforceConfig, SalesforceSink
+from connectors.records import Decision, Lead
+from tests.emulators.salesforce import SalesforceEmulator, salesforce_client
+
+OWNERS = ["alice@ourco.example", "bob@ourco.example"]
+STATUSES = ["Open - Not Contacted", "Working - Contacted"]
+WRITES = ("composite", "bulk", "sobject_create", "sobject_update", "sobject_upsert", "sobject_delete")
+
+
+def emulator() -> SalesforceEmulator:
+    emu = SalesforceEmulator().start()
+    for owner in OWNERS:
+        emu.org.add_user(owner)
+    emu.org.add_campaign("Nurture")
+    for name, kind in (("Leadsync_Score__c", "double"), ("Leadsync_Grade__c", "string"),
+                       ("Leadsync_MQL__c", "boolean"), ("Leadsync_Explanation__c", "textarea"),
+                       ("Leadsync_Ruleset__c", "string")):
+        emu.org.add_custom_field("Lead", name, type=kind)
+    emu.org.add_custom_field("Lead", "Leadsync_Key__c", external_id=True, unique=True)
+    emu.faults.daily_max = 10**9
+    return emu
+
+
+def writes(emu: SalesforceEmulator) -> int:
+    return sum(n for name, n in emu.calls.items() if name.startswith(WRITES))
+
+
+def leads_and_decisions(n: int) -> tuple[list[Lead], list[Decision]]:
+    now = datetime(2026, 3, 2, tzinfo=UTC)
+    leads = [Lead(lead_key=f"k{i}", source="bench", source_record_id=str(i), received_at=now,
+                  email=f"p{i}@co{i % 300}.example", first_name=f"P{i}", last_name="Lee", company="Co")
+             for i in range(n)]
+    decisions = [Decision(lead_key=f"k{i}", qualification="qualified", score=30 + i % 50, grade="B",
+                          mql=i % 50 >= 30, owner=OWNERS[i % 2], status=STATUSES[i % 50 >= 30],
+                          lists_add=["Nurture"], ruleset_version="1", explanation="bench") for i in range(n)]
+    return leads, decisions
+
+
+def run_sink(emu: SalesforceEmulator, leads: list[Lead], decisions: list[Decision], batch: int = 1000) -> None:
+    sink = SalesforceSink(SalesforceConfig(), lambda: salesforce_client(emu), statuses=STATUSES)
+    sink.resolve_owners(OWNERS, [], ["Nurture"])
+    for start in range(0, len(leads), batch):  # one process-stage batch at a time
+        chunk, chosen = leads[start:start + batch], decisions[start:start + batch]
+        existing = sink.lookup(chunk)
+        items = [PlanItem(lead, d, existing.get(lead.lead_key)) for lead, d in zip(chunk, chosen, strict=True)]
+        sink.apply(plan_changes(items, STATUSES, sink.mapped_fields()))
+
+
+def run_per_record(emu: SalesforceEmulator, leads: list[Lead], decisions: list[Decision]) -> None:
+    sf = salesforce_client(emu)
+    users = {r["Email"]: r["Id"] for r in sf.query("SELECT Id, Email FROM User")["records"]}
+    campaign = sf.query("SELECT Id FROM Campaign WHERE Name = 'Nurture'")["records"][0]["Id"]
+    for lead, decision in zip(leads, decisions, strict=True):
+        found = sf.query(format_soql("SELECT Id FROM Lead WHERE Email = {}", lead.email))["records"]
+        fields = {"LastName": lead.last_name, "Company": lead.company, "Email": lead.email,
+                  "OwnerId": users[decision.owner], "Status": decision.status, "Leadsync_Score__c": decision.score}
+        if found:
+            sf.Lead.update(found[0]["Id"], fields)
+            continue
+        created = sf.Lead.create(fields)
+        sf.CampaignMember.create({"CampaignId": campaign, "LeadId": created["id"]})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--leads", type=int, default=1000)
+    parser.add_argument("--latency", type=float, default=0.02, help="seconds added to every request")
+    args = parser.parse_args()
+    leads, decisions = leads_and_decisions(args.leads)
+
+    ours = emulator()
+    ours.faults.latency = args.latency
+    started = time.perf_counter()
+    run_sink(ours, leads, decisions)
+    our_seconds, our_calls = time.perf_counter() - started, sum(ours.calls.values())
+    where = ", ".join(f"{name} {n}" for name, n in sorted(ours.calls.items(), key=lambda kv: -kv[1]) if n)
+    writes_before, calls_before = writes(ours), sum(ours.calls.values())
+    run_sink(ours, leads, decisions)
+    resync_calls, resync_writes = sum(ours.calls.values()) - calls_before, writes(ours) - writes_before
+    ours.stop()
+
+    theirs = emulator()
+    theirs.faults.latency = args.latency
+    started = time.perf_counter()
+    run_per_record(theirs, leads, decisions)
+    their_seconds, their_calls = time.perf_counter() - started, sum(theirs.calls.values())
+    writes_before, calls_before = writes(theirs), sum(theirs.calls.values())
+    run_per_record(theirs, leads, decisions)
+    their_resync_calls, their_resync_writes = sum(theirs.calls.values()) - calls_before, writes(theirs) - writes_before
+    theirs.stop()
+
+    per_1000 = 1000 / args.leads
+    print(f"{args.leads:,} new leads, {args.latency * 1000:.0f} ms per request")
+    print(f"{'':34}{'leadsync':>12}{'per-record':>12}")
+    print(f"{'calls per 1,000 new leads':34}{our_calls * per_1000:>12.0f}{their_calls * per_1000:>12.0f}")
+    print(f"{'no-change re-sync: calls / writes':34}{f'{resync_calls} / {resync_writes}':>12}"
+          f"{f'{their_resync_calls} / {their_resync_writes}':>12}")
+    print(f"{'wall time (s)':34}{our_seconds:>12.1f}{their_seconds:>12.1f}")
+    print(f"{'ratio (per-record / leadsync)':34}{their_calls / our_calls:>11.0f}x calls, "
+          f"{their_seconds / our_seconds:.0f}x time")
+    print(f"where leadsync's calls go: {where}")
+
+
+if __name__ == "__main__":
+    main()
