@@ -88,6 +88,7 @@ def main() -> None:
     ours = emulator()
     run_sink(ours, leads, decisions)
     new_calls = sum(ours.calls.values())
+    where = ", ".join(f"{name} {n}" for name, n in sorted(ours.calls.items(), key=lambda kv: -kv[1]) if n)
     writes_before, calls_before = ours.write_calls(), sum(ours.calls.values())
     run_sink(ours, leads, decisions)
     resync_calls, resync_writes = sum(ours.calls.values()) - calls_before, ours.write_calls() - writes_before
@@ -116,6 +117,7 @@ def main() -> None:
     print(f"{args.big:,} leads at 190 req/10 s: leadsync {big_seconds:.1f} s measured ({big_calls} calls, "
           f"{rate_limited} answered 429); per-record needs {2 * args.big} calls = "
           f">= {2 * args.big / 190 * 10:.0f} s at the same limit (computed)")
+    print(f"where leadsync's calls for {args.leads:,} new leads go: {where}")
     print("targets: <= 25 calls per 1,000 new leads, 0 writes on no-change, >= 50x fewer calls than per-record")
 
 

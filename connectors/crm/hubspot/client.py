@@ -2,11 +2,14 @@
 
 hubspot-api-client builds a new ApiClient and connection pool on every attribute access, so the
 API objects are created once here. urllib3's own retries are switched off (Retry(0)) so the one
-retry policy (connectors.retry) is not multiplied by another layer.
+retry policy (connectors.retry) is not multiplied by another layer. Every call carries a timeout:
+the generated code passes `timeout=None` to urllib3 unless `_request_timeout` is given, which
+overrides any pool default and would wait forever on a stalled connection.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -24,6 +27,21 @@ from connectors.retry import DEFAULT_POLICY, RetryPolicy, call_with_retries
 
 T = TypeVar("T")
 WINDOW_SECONDS = 10.0
+SEARCH_WINDOW_SECONDS = 1.0  # search has its own per-second limit and sends no rate-limit headers
+
+
+class _Timed:
+    """An API object whose public methods all get `_request_timeout` (every generated method accepts it)."""
+
+    def __init__(self, api: Any, timeout: float) -> None:
+        self._api = api
+        self._timeout = timeout
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._api, name)
+        if callable(attr) and not name.startswith("_"):
+            return functools.partial(attr, _request_timeout=self._timeout)
+        return attr
 
 
 class HubSpotBadRequest(Exception):
@@ -46,6 +64,8 @@ def _body(exc: Any) -> dict[str, Any]:
 def classify(exc: Exception) -> Exception:
     """Map any sub-package's ApiException (they share no base class) or a transport error to the taxonomy."""
     if isinstance(exc, Urllib3Error | OSError):
+        if "timed out" in str(exc).lower():
+            return RetriableError("HubSpot did not answer within the request timeout", code="TIMEOUT")
         return RetriableError(f"HubSpot unreachable: {redact(exc)}")
     status = getattr(exc, "status", None)
     if status is None:
@@ -72,37 +92,44 @@ class HubSpotClient:
 
     def __init__(self, access_token: str, host: str | None = None, *, requests_per_10s: int = 190,
                  margin: int = 10, policy: RetryPolicy = DEFAULT_POLICY,
-                 sleep: Callable[[float], None] = time.sleep, window_seconds: float = WINDOW_SECONDS) -> None:
+                 sleep: Callable[[float], None] = time.sleep, window_seconds: float = WINDOW_SECONDS,
+                 timeout_seconds: float = 30.0, searches_per_second: int = 4) -> None:
         register_secret(access_token)
         options: dict[str, Any] = {"access_token": access_token, "retry": Retry(0, raise_on_status=False)}
         if host:
             options["host"] = host
         self._hs = HubSpot(**options)
-        self.contacts = self._hs.crm.contacts.batch_api
-        self.companies = self._hs.crm.companies.search_api
-        self.owners = self._hs.crm.owners.owners_api
-        self.properties = self._hs.crm.properties.core_api
-        self.lists = self._hs.crm.lists.lists_api
-        self.memberships = self._hs.crm.lists.memberships_api
+        crm = self._hs.crm
+        self.contacts = _Timed(crm.contacts.batch_api, timeout_seconds)
+        self.contact_search = _Timed(crm.contacts.search_api, timeout_seconds)
+        self.companies = _Timed(crm.companies.search_api, timeout_seconds)
+        self.owners = _Timed(crm.owners.owners_api, timeout_seconds)
+        self.properties = _Timed(crm.properties.core_api, timeout_seconds)
+        self.lists = _Timed(crm.lists.lists_api, timeout_seconds)
+        self.memberships = _Timed(crm.lists.memberships_api, timeout_seconds)
         self._policy = policy
         self._sleep = sleep
         self._budget = max(1, requests_per_10s - margin)
         self._window = window_seconds
         self._sent: deque[float] = deque()
+        self._search_budget = max(1, searches_per_second)
+        self._searches: deque[float] = deque()
         self._lock = threading.Lock()
         self.calls = 0
 
-    def _pace(self) -> None:
-        """Stay under the 10-second window instead of running into its 429s."""
+    def _pace(self, search: bool = False) -> None:
+        """Stay under the 10-second window (and search's per-second limit) instead of running into 429s."""
+        sent, budget, window = ((self._searches, self._search_budget, SEARCH_WINDOW_SECONDS) if search
+                                else (self._sent, self._budget, self._window))
         with self._lock:
             while True:
                 now = time.monotonic()
-                while self._sent and now - self._sent[0] >= self._window:
-                    self._sent.popleft()
-                if len(self._sent) < self._budget:
-                    self._sent.append(now)
+                while sent and now - sent[0] >= window:
+                    sent.popleft()
+                if len(sent) < budget:
+                    sent.append(now)
                     return
-                self._sleep(self._window - (now - self._sent[0]) + 0.01)
+                self._sleep(window - (now - sent[0]) + 0.01)
 
     def observe(self, headers: Mapping[str, str] | None) -> None:
         """Adopt the server's view of the window (other apps share it)."""
@@ -116,9 +143,9 @@ class HubSpotClient:
                 for _ in range(max(0, used_elsewhere)):
                     self._sent.append(now)
 
-    def call(self, fn: Callable[[], T]) -> T:
+    def call(self, fn: Callable[[], T], search: bool = False) -> T:
         def attempt() -> T:
-            self._pace()
+            self._pace(search)
             self.calls += 1
             try:
                 return fn()

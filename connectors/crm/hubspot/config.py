@@ -19,6 +19,12 @@ class HubSpotConfig(BaseModel):
     allow_lifecycle_backwards: bool = Field(default=False, description="Let leadsync move lifecyclestage back.")
     requests_per_10s: int = Field(default=190, ge=1, description="Your app's burst limit; leadsync paces under it.")
     pace_margin: int = Field(default=10, ge=0, description="Requests kept free in each 10 s window for others.")
+    searches_per_second: int = Field(default=4, ge=1, description="Search calls per second (HubSpot allows 5).")
+    request_timeout_seconds: float = Field(default=30.0, gt=0, description="Give up on one HTTP call after this "
+                                           "long; the call is then retried like a 5xx.")
+    unrouted_settle_seconds: float = Field(
+        default=60.0, ge=0, description="crm_unrouted source: contacts modified more recently than this are left "
+        "for the next run, because HubSpot's search index lags writes and would otherwise skip them.")
 
 
 class HubSpotCredentials(BaseModel):

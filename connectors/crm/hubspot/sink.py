@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import datetime
 from typing import Any
 
 from hubspot.crm.companies import PublicObjectSearchRequest
@@ -21,10 +22,12 @@ from connectors.crm.hubspot.client import HubSpotBadRequest, HubSpotClient
 from connectors.crm.hubspot.config import HubSpotConfig, HubSpotCredentials
 from connectors.crm.hubspot.lists import HubSpotLists
 from connectors.crm.hubspot.properties import check_properties
+from connectors.crm.hubspot.unrouted import UnroutedContacts
 from connectors.errors import ConfigError
 from connectors.records import ChangeKind, CrmChange, CrmRecord, Lead, OutcomeStatus, RecordOutcome
 from connectors.redaction import redact
 from connectors.retry import DEFAULT_POLICY, RetryPolicy
+from connectors.sources.crm_unrouted import UnroutedRecord
 
 BATCH = 100
 LIFECYCLE_ORDER = ["subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer",
@@ -39,14 +42,19 @@ class HubSpotSink:
         self.config = config
         self.client = HubSpotClient(credentials.access_token.get_secret_value(), host,
                                     requests_per_10s=config.requests_per_10s, margin=config.pace_margin,
-                                    policy=policy, sleep=policy.sleep, window_seconds=window_seconds)
+                                    policy=policy, sleep=policy.sleep, window_seconds=window_seconds,
+                                    timeout_seconds=config.request_timeout_seconds,
+                                    searches_per_second=config.searches_per_second)
         self.lists = HubSpotLists(self.client)
         self.fields = config.mapping.resolved("hubspot")
         self._logical = {crm: logical for logical, crm in self.fields.items()}
         self._owner_ids: dict[str, str] = {}
         self._owner_emails: dict[str, str] = {}
+        self._owners_loaded = False
         self._list_names: list[str] = []
         self._stage: dict[str, str] = {}
+        self.unrouted = UnroutedContacts(self.client, self.fields, self._owner_emails, self._owner_ids,
+                                         config.queue_owners, config.unrouted_settle_seconds)
 
     def mapped_fields(self) -> Collection[str]:
         return set(self.fields)
@@ -56,6 +64,9 @@ class HubSpotSink:
 
     # owners --------------------------------------------------------------------------------------------
     def _load_owners(self) -> None:
+        """Owners are read once per sink (one run), not once per batch."""
+        if self._owners_loaded:
+            return
         after: str | None = None
         while True:
             page = self.client.call(lambda: self.client.owners.get_page(limit=100, after=after))  # noqa: B023
@@ -65,6 +76,7 @@ class HubSpotSink:
                     self._owner_emails[str(owner.id)] = owner.email.lower()
             after = page.paging.next.after if page.paging and page.paging.next else None
             if after is None:
+                self._owners_loaded = True
                 return
 
     def resolve_owners(self, owners: Sequence[str], queues: Sequence[str], lists: Sequence[str] = ()) -> None:
@@ -83,29 +95,35 @@ class HubSpotSink:
 
     # lookups -------------------------------------------------------------------------------------------
     def lookup(self, leads: Sequence[Lead]) -> dict[str, CrmRecord]:
-        if not self._owner_emails:
-            self._load_owners()
+        self._load_owners()
         key_field = self.fields.get("lead_key", "leadsync_key")
         wanted = sorted({*self.fields.values(), "lifecyclestage", "email", key_field})
         members = {name: self.lists.members(name) for name in self._list_names}
         found: dict[str, CrmRecord] = {}
-        # By e-mail (HubSpot's own identity), and by our key for leads without one (a unique property).
-        for id_property, keyed in (("email", {lead.email: lead.lead_key for lead in leads if lead.email}),
-                                   (key_field, {lead.lead_key: lead.lead_key for lead in leads if not lead.email})):
-            ids = list(keyed)
-            for start in range(0, len(ids), BATCH):
-                request = BatchReadInputSimplePublicObjectId(id_property=id_property, properties=wanted, inputs=[
-                    SimplePublicObjectId(id=i) for i in ids[start:start + BATCH]])
-                page = self._read(request)
-                for result in page.results:  # a 207 lists the ids not found: they are simply new
-                    props = result.properties or {}
-                    value = str(props.get(id_property) or "")
-                    lead_key = keyed.get(value.lower() if id_property == "email" else value)
-                    if lead_key is None:
-                        continue
-                    self._stage[str(result.id)] = str(props.get("lifecyclestage") or "")
-                    found[lead_key] = self._record(str(result.id), props, members)
+        # A lead read from HubSpot itself (crm_unrouted) by its record id; then by e-mail (HubSpot's own
+        # identity); then by our key for leads without an e-mail (a unique property).
+        self._read_by(None, {lead.crm_id: lead.lead_key for lead in leads if lead.crm_id}, wanted, members, found)
+        self._read_by("email", {lead.email.lower(): lead.lead_key for lead in leads
+                                if lead.email and lead.lead_key not in found}, wanted, members, found)
+        self._read_by(key_field, {lead.lead_key: lead.lead_key for lead in leads
+                                  if not lead.email and lead.lead_key not in found}, wanted, members, found)
         return found
+
+    def _read_by(self, id_property: str | None, keyed: dict[str, str], wanted: list[str],
+                 members: dict[str, set[str]], found: dict[str, CrmRecord]) -> None:
+        ids = list(keyed)
+        for start in range(0, len(ids), BATCH):
+            request = BatchReadInputSimplePublicObjectId(id_property=id_property, properties=wanted, inputs=[
+                SimplePublicObjectId(id=i) for i in ids[start:start + BATCH]])
+            page = self._read(request)
+            for result in page.results:  # a 207 lists the ids not found: they are simply new
+                props = result.properties or {}
+                value = str(result.id) if id_property is None else str(props.get(id_property) or "")
+                lead_key = keyed.get(value.lower() if id_property == "email" else value)
+                if lead_key is None:
+                    continue
+                self._stage[str(result.id)] = str(props.get("lifecyclestage") or "")
+                found[lead_key] = self._record(str(result.id), props, members)
 
     def _read(self, request: BatchReadInputSimplePublicObjectId) -> Any:
         return self.client.call(lambda: self.client.contacts.read(request, archived=False))
@@ -125,7 +143,7 @@ class HubSpotSink:
             request = PublicObjectSearchRequest(filter_groups=[{"filters": [
                 {"propertyName": "domain", "operator": "IN", "values": wanted[start:start + BATCH]}]}],
                 properties=["domain", "hubspot_owner_id"], limit=100)
-            page = self.client.call(lambda: self.client.companies.do_search(request))  # noqa: B023
+            page = self.client.call(lambda: self.client.companies.do_search(request), search=True)  # noqa: B023
             for company in page.results:
                 props = company.properties or {}
                 owner = self._owner_emails.get(str(props.get("hubspot_owner_id") or ""))
@@ -171,28 +189,34 @@ class HubSpotSink:
             if change.kind is ChangeKind.UNCHANGED:
                 outcomes[index] = RecordOutcome(lead_key=change.lead_key, status=OutcomeStatus.UNCHANGED,
                                                 crm_id=change.crm_id)
+            elif change.kind is ChangeKind.UPDATE and change.crm_id:
+                updates.append((index, change))  # the record we found, by its id: never a twin
             elif change.email:
                 by_email.append((index, change))
-            elif change.kind is ChangeKind.CREATE:
-                creates.append((index, change))
             else:
-                updates.append((index, change))
+                creates.append((index, change))
         self._upsert(by_email, outcomes)
         self._create(creates, outcomes)
         self._update(updates, outcomes)
         self._apply_lists(changes, outcomes)
         return [outcomes[i] for i in range(len(changes))]
 
+    def _writes(self, items: list[tuple[int, CrmChange]],
+                outcomes: dict[int, RecordOutcome]) -> list[tuple[int, CrmChange, dict[str, str]]]:
+        """Each change with its properties; one with none to write (lists only) is done already."""
+        writes = []
+        for i, c in items:
+            props = self._properties(c)
+            if props:
+                writes.append((i, c, props))
+            else:
+                outcomes[i] = RecordOutcome(lead_key=c.lead_key, status=OutcomeStatus.UPDATED, crm_id=c.crm_id)
+        return writes
+
     def _upsert(self, items: list[tuple[int, CrmChange]], outcomes: dict[int, RecordOutcome]) -> None:
-        for start in range(0, len(items), BATCH):
-            chunk = items[start:start + BATCH]
-            writes = [(i, c, self._properties(c)) for i, c in chunk]
-            todo = [(i, c, p) for i, c, p in writes if p]
-            for i, c, _ in writes:
-                if (i, c) not in [(j, d) for j, d, _ in todo]:
-                    outcomes[i] = RecordOutcome(lead_key=c.lead_key, status=OutcomeStatus.UPDATED, crm_id=c.crm_id)
-            if not todo:
-                continue
+        writes = self._writes(items, outcomes)
+        for start in range(0, len(writes), BATCH):
+            todo = writes[start:start + BATCH]
             request = BatchInputSimplePublicObjectBatchInputUpsert(inputs=[SimplePublicObjectBatchInputUpsert(
                 id_property="email", id=c.email, properties=p) for _, c, p in todo])
             self._run_batch(lambda: self.client.contacts.upsert_with_http_info(request), todo, outcomes,  # noqa: B023
@@ -209,8 +233,9 @@ class HubSpotSink:
                             key=lambda c: c.lead_key, result_key=lambda r: str((r.properties or {}).get(key_field)))
 
     def _update(self, items: list[tuple[int, CrmChange]], outcomes: dict[int, RecordOutcome]) -> None:
-        for start in range(0, len(items), BATCH):
-            todo = [(i, c, self._properties(c)) for i, c in items[start:start + BATCH]]
+        writes = self._writes(items, outcomes)
+        for start in range(0, len(writes), BATCH):
+            todo = writes[start:start + BATCH]
             request = BatchInputSimplePublicObjectBatchInput(inputs=[
                 SimplePublicObjectBatchInput(id=c.crm_id, properties=p) for _, c, p in todo])
             self._run_batch(lambda: self.client.contacts.update_with_http_info(request), todo, outcomes,  # noqa: B023
@@ -254,6 +279,13 @@ class HubSpotSink:
                 remove.setdefault(name, []).append(crm_id)
         for name in sorted(set(add) | set(remove)):
             self.lists.change(name, add.get(name, []), remove.get(name, []))
+
+    # leads entered in HubSpot by hand -------------------------------------------------------------------------
+    def fetch_unrouted(self, after: tuple[datetime, str] | None, limit: int, queues: Sequence[str],
+                       statuses: Sequence[str]) -> list[UnroutedRecord]:
+        """Contacts with no owner (or held for a queue, or in a status) not written by leadsync; see unrouted.py."""
+        self._load_owners()
+        return self.unrouted.fetch(after, limit, queues, statuses)
 
     def close(self) -> None:
         """API objects hold only pools; nothing to flush."""

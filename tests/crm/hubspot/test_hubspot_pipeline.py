@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -97,5 +98,42 @@ def test_a_record_hubspot_rejects_is_dead_lettered_with_its_message(
         letters = [d for d in runtime.store.list_dead_letters() if d.stage == "crm"]
         assert [(d.code, d.message) for d in letters] == [("HS:VALIDATION_ERROR",
                                                            "Property values were not valid: jobtitle")]
+    finally:
+        runtime.close()
+
+
+def test_contacts_entered_by_hand_are_routed_once_and_leadsyncs_own_never_reenter(
+        emulator: HubSpotEmulator, demo_config: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    monkeypatch.setenv("LEADSYNC_HS_TOKEN", "pat-na1-e2e-secret")
+    _hubspot_demo(demo_config, emulator)
+    config = yaml.safe_load(demo_config.read_text())
+    config["crm"]["unrouted_settle_seconds"] = 0.3  # HubSpot's search index lags writes: leave the freshest
+    config["sources"].append({"type": "crm_unrouted", "name": "hubspot"})
+    demo_config.write_text(yaml.safe_dump(config))
+    emulator.faults.search_lag_seconds = 0.1
+    walk_in = emulator.create_contact({"email": "walkin@bigco.example", "firstname": "Walk", "lastname": "In",
+                                       "jobtitle": "VP Sales"})
+    phone_only = emulator.create_contact({"phone": "+14155550100", "lastname": "Phone Only"})  # found by id only
+    bob = next(o for o, v in emulator.account.owners.items() if v["email"] == BOB)
+    owned = emulator.create_contact({"email": "kept@x.example", "hubspot_owner_id": bob, "jobtitle": "VP"})
+    time.sleep(0.4)
+    runtime = build_runtime(demo_config)
+    try:
+        first = run_sync(runtime)
+        assert {c.source: c.new for c in first.captures}["crm_unrouted:hubspot"] == 2
+        assert first.outcomes == {"created": 4, "updated": 2}
+        assert len(emulator.account.contacts) == 7, "routed in place: a CRM-sourced lead never makes a twin"
+        assert emulator.account.contacts[phone_only]["properties"]["leadsync_key"]
+        routed = emulator.account.contacts[walk_in]["properties"]
+        assert emulator.account.owners[routed["hubspot_owner_id"]]["email"] in (ALICE, BOB)
+        assert routed["leadsync_key"] and routed["leadsync_explanation"] and routed["firstname"] == "Walk"
+        assert emulator.calls["contacts.batch.update"] == 1
+        assert emulator.account.contacts[owned]["properties"].get("leadsync_key") is None
+        writes = emulator.write_calls()
+        time.sleep(0.4)  # everything leadsync wrote is now searchable and past the settle window
+        second = run_sync(runtime)
+        assert [c.new for c in second.captures if c.source == "crm_unrouted:hubspot"] == [0]
+        assert second.claimed == 0 and emulator.write_calls() == writes
+        assert emulator.calls["contacts.search"] == 2
     finally:
         runtime.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from tests.emulators.hubspot import search
 from tests.emulators.hubspot.server import Request, batch_response, error
 from tests.emulators.hubspot.state import now_iso
 
@@ -11,10 +12,13 @@ if TYPE_CHECKING:
     from tests.emulators.hubspot.server import HubSpotEmulator
 
 BATCH_LIMIT = 100
+# Same figure as connectors.crm.hubspot.lists.MEMBERSHIP_CHUNK (see the citation there).
+MEMBERSHIP_LIMIT = 500
 
 
 def register(emu: HubSpotEmulator) -> None:
     acct = emu.account
+    search.register(emu)
 
     def too_many(inputs: list[Any]) -> tuple[int, Any] | None:
         if len(inputs) > BATCH_LIMIT:
@@ -60,16 +64,7 @@ def register(emu: HubSpotEmulator) -> None:
         return batch_response(results, errors)
 
     def write_contact(contact_id: str | None, properties: dict[str, Any]) -> tuple[str, bool]:
-        if contact_id is None:
-            contact_id = acct.next_id()
-            acct.contacts[contact_id] = {"properties": {}, "createdAt": now_iso(), "updatedAt": now_iso()}
-            created = True
-        else:
-            created = False
-        contact = acct.contacts[contact_id]
-        contact["properties"].update({k: ("" if v is None else str(v)) for k, v in properties.items()})
-        contact["updatedAt"] = now_iso()
-        return contact_id, created
+        return acct.write_contact(contact_id, properties, emu.faults.search_lag_seconds)
 
     def per_record_error(properties: dict[str, Any], email: str | None) -> dict[str, Any] | None:
         message = acct.validate(properties)
@@ -140,17 +135,6 @@ def register(emu: HubSpotEmulator) -> None:
             results.append(acct.contact_json(contact_id))
         return batch_response(results, errors)
 
-    @emu.route("POST", "/crm/v3/objects/companies/search", "companies.search")
-    def companies(req: Request) -> tuple[int, Any]:
-        domains: set[str] = set()
-        for group in req.body.get("filterGroups", []):
-            for flt in group.get("filters", []):
-                if flt.get("propertyName") == "domain":
-                    domains |= {str(v).lower() for v in flt.get("values") or [flt.get("value")]}
-        results = [{"id": cid, "properties": props, "createdAt": now_iso(), "updatedAt": now_iso(),
-                    "archived": False} for cid, props in acct.companies.items() if props["domain"] in domains]
-        return 200, {"total": len(results), "results": results}
-
     @emu.route("GET", "/crm/v3/properties/contacts", "properties.list")
     def properties(req: Request) -> tuple[int, Any]:
         return 200, {"results": [{"name": n, "label": n, "type": t, "fieldType": "text", "groupName":
@@ -194,6 +178,8 @@ def register(emu: HubSpotEmulator) -> None:
         if list_id not in acct.lists:
             return 404, error("List does not exist", "OBJECT_NOT_FOUND")
         ids = [str(i) for i in req.body]
+        if len(ids) > MEMBERSHIP_LIMIT:
+            return 400, error(f"Request contains {len(ids)} record ids; the limit is {MEMBERSHIP_LIMIT}")
         members: set[str] = acct.lists[list_id]["members"]
         known = [i for i in ids if i in acct.contacts]
         if req.match.group("op") == "add":

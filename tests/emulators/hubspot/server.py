@@ -1,9 +1,11 @@
 """A stateful HubSpot CRM emulator on 127.0.0.1 that the real hubspot-api-client talks to over HTTP.
 
 Covers what leadsync uses: owners, contacts batch read / upsert / create / update (100 inputs max,
-e-mail matched case-insensitively), companies search by domain, properties list / create, v3 manual
-lists and memberships. A 10-second rolling rate limiter answers 429 like HubSpot (policyName, headers),
-a daily budget answers 429 DAILY, and faults are injected by configuration. Every call is counted.
+e-mail matched case-insensitively), contacts and companies search (search.py: filter groups, sorts,
+paging, 10,000 cap, a search index that lags writes), properties list / create, v3 manual lists and
+memberships. A 10-second rolling rate limiter answers 429 like HubSpot (policyName, headers), search
+has its own per-second limit, a daily budget answers 429 DAILY, and faults (statuses, per-record
+rejections, late answers past the client's timeout) are injected by configuration. Every call is counted.
 """
 
 from __future__ import annotations
@@ -42,19 +44,26 @@ class Faults:
     latency: float = 0.0
     window_seconds: float = 10.0
     window_max: int = 190
+    search_per_second: int = 5        # search has its own, lower limit (429 SECONDLY, no rate-limit headers)
+    search_lag_seconds: float = 0.0   # writes reach the search index this much later (eventual consistency)
+    timeouts: int = 0                 # the next N requests are processed, then answered after timeout_sleep
+    timeout_sleep: float = 2.0        # longer than the client's request timeout in the tests
 
 
 class HubSpotEmulator:
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.account = Account()
         self.faults = Faults()
         self.calls: Counter[str] = Counter()
         self.throttled = 0  # calls answered 429
+        self.timed_out = 0  # calls answered too late (faults.timeouts)
         self._window: deque[float] = deque()
+        self._search_window: deque[float] = deque()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self.routes: list[tuple[str, re.Pattern[str], str, Handler]] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)  # a quick shutdown keeps the tests fast
+        self.routes: list[tuple[str, re.Pattern[str], str, Handler, bool]] = []
         from tests.emulators.hubspot import routes
 
         routes.register(self)
@@ -71,12 +80,17 @@ class HubSpotEmulator:
         self._server.shutdown()
         self._server.server_close()
 
-    def route(self, method: str, pattern: str, name: str) -> Callable[[Handler], Handler]:
+    def route(self, method: str, pattern: str, name: str, search: bool = False) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            self.routes.append((method, re.compile(f"^{pattern}/?$"), name, handler))
+            self.routes.append((method, re.compile(f"^{pattern}/?$"), name, handler, search))
             return handler
 
         return register
+
+    def create_contact(self, properties: dict[str, Any], modified_at: str | None = None) -> str:
+        """A contact entered by hand in HubSpot (or by another tool): no API call is counted."""
+        with self.account.lock:
+            return self.account.write_contact(None, properties, self.faults.search_lag_seconds, modified_at)[0]
 
     def write_calls(self) -> int:
         return sum(n for name, n in self.calls.items() if name.startswith(("contacts.batch.upsert",
@@ -107,20 +121,32 @@ class HubSpotEmulator:
             self._last_headers = headers
         return None
 
+    def _search_limit(self) -> tuple[int, Any, dict[str, str]] | None:
+        """HubSpot's search limit: a few requests per second, answered without X-HubSpot-RateLimit headers."""
+        with self._lock:
+            now = time.monotonic()
+            while self._search_window and now - self._search_window[0] >= 1.0:
+                self._search_window.popleft()
+            if len(self._search_window) >= self.faults.search_per_second:
+                self.throttled += 1
+                return 429, _error("You have reached your secondly limit.", "RATE_LIMITS", policy="SECONDLY"), {}
+            self._search_window.append(now)
+        return None
+
     # dispatch --------------------------------------------------------------------------------------------
     def dispatch(self, method: str, raw_path: str, body: bytes) -> tuple[int, Any, dict[str, str]]:
         parsed = urlparse(raw_path)
         path = parsed.path.rstrip("/") or "/"
-        for route_method, pattern, name, handler in self.routes:
+        for route_method, pattern, name, handler, search in self.routes:
             match = pattern.match(path)
             if route_method == method and match:
                 self.calls[name] += 1
                 if self.faults.latency:
                     time.sleep(self.faults.latency)
-                limited = self._rate_limit()
+                limited = self._search_limit() if search else self._rate_limit()
                 if limited is not None:
                     return limited
-                headers = dict(self._last_headers)
+                headers = {} if search else dict(self._last_headers)
                 if self.faults.statuses:
                     status = self.faults.statuses.pop(0)
                     return status, _error("injected fault", "INTERNAL_ERROR"), headers
@@ -131,6 +157,11 @@ class HubSpotEmulator:
                 query = {k.lower(): v for k, v in parse_qs(parsed.query).items()}
                 with self.account.lock:
                     status, response = handler(Request(method, unquote(path), query, payload, match))
+                with self._lock:
+                    late, self.faults.timeouts = self.faults.timeouts > 0, max(0, self.faults.timeouts - 1)
+                if late:  # the work is done, the answer comes after the client has given up
+                    self.timed_out += 1
+                    time.sleep(self.faults.timeout_sleep)
                 return status, response, headers
         self.calls["unknown"] += 1
         return 404, _error(f"No route for {method} {path}", "OBJECT_NOT_FOUND"), {}
@@ -155,8 +186,11 @@ class HubSpotEmulator:
                 self.send_header("Content-Length", str(len(data)))
                 for key, value in headers.items():
                     self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client timed out and hung up
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
+import json
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -13,7 +16,9 @@ DEFAULT_PROPERTIES = {
     "jobtitle": "string", "website": "string", "industry": "string", "numemployees": "string", "address": "string",
     "city": "string", "state": "string", "zip": "string", "country": "string", "message": "string",
     "hubspot_owner_id": "enumeration", "hs_lead_status": "enumeration", "lifecyclestage": "enumeration",
+    "createdate": "datetime", "lastmodifieddate": "datetime", "hs_object_id": "number",
 }
+READ_ONLY = frozenset({"createdate", "lastmodifieddate", "hs_object_id"})
 LEAD_STATUSES = ["NEW", "OPEN", "IN_PROGRESS", "OPEN_DEAL", "UNQUALIFIED", "ATTEMPTED_TO_CONTACT", "CONNECTED",
                  "BAD_TIMING"]
 LIFECYCLE = ["subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer",
@@ -21,7 +26,7 @@ LIFECYCLE = ["subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead
 
 
 def now_iso() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")  # HubSpot: ms
 
 
 @dataclass
@@ -33,6 +38,8 @@ class Account:
     properties: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PROPERTIES))
     lists: dict[str, dict[str, Any]] = field(default_factory=dict)         # id -> {"name":..., "members": set}
     ids: itertools.count = field(default_factory=lambda: itertools.count(1001))  # type: ignore[type-arg]
+    # What the search API sees: per contact, versions (visible from monotonic time, snapshot).
+    search_index: dict[str, list[tuple[float, dict[str, Any]]]] = field(default_factory=dict)
 
     def next_id(self) -> str:
         return str(next(self.ids))
@@ -49,6 +56,32 @@ class Account:
         self.companies[company_id] = {"domain": domain, "hubspot_owner_id": owner_id or "", "name": domain}
         return company_id
 
+    def write_contact(self, contact_id: str | None, properties: dict[str, Any], search_lag: float = 0.0,
+                      stamp: str | None = None) -> tuple[str, bool]:
+        """Create or update a contact; the search index sees the new version `search_lag` seconds later."""
+        stamp = stamp or now_iso()
+        created = contact_id is None
+        if contact_id is None:
+            contact_id = self.next_id()
+            self.contacts[contact_id] = {"properties": {"createdate": stamp}, "createdAt": stamp}
+        contact = self.contacts[contact_id]
+        contact["properties"].update({k: ("" if v is None else str(v)) for k, v in properties.items()})
+        contact["properties"]["lastmodifieddate"] = stamp
+        contact["updatedAt"] = stamp
+        self.search_index.setdefault(contact_id, []).append(
+            (time.monotonic() + search_lag, copy.deepcopy(contact)))
+        return contact_id, created
+
+    def searchable(self) -> dict[str, dict[str, Any]]:
+        """The contacts as the (eventually consistent) search index shows them right now."""
+        now = time.monotonic()
+        view: dict[str, dict[str, Any]] = {}
+        for contact_id, versions in self.search_index.items():
+            visible = [v for at, v in versions if at <= now]
+            if visible:
+                view[contact_id] = visible[-1]
+        return view
+
     def contact_by_email(self, email: str) -> tuple[str, dict[str, Any]] | None:
         wanted = email.lower()
         for contact_id, contact in self.contacts.items():
@@ -57,7 +90,10 @@ class Account:
         return None
 
     def contact_json(self, contact_id: str, wanted: list[str] | None = None, new: bool | None = None) -> dict[str, Any]:
-        contact = self.contacts[contact_id]
+        return self.object_json(contact_id, self.contacts[contact_id], wanted, new)
+
+    def object_json(self, contact_id: str, contact: dict[str, Any], wanted: list[str] | None = None,
+                    new: bool | None = None) -> dict[str, Any]:
         props = dict(contact["properties"])
         if wanted is not None:
             props = {k: props.get(k) for k in wanted}
@@ -69,14 +105,32 @@ class Account:
         return body
 
     def validate(self, properties: dict[str, Any]) -> str | None:
-        """HubSpot's VALIDATION_ERROR message for the first bad property, or None."""
+        """HubSpot's VALIDATION_ERROR message for the bad properties of one record, or None."""
+        problems: list[dict[str, Any]] = []
         for name, value in properties.items():
             if name not in self.properties:
-                return f'Property "{name}" does not exist'
-            if name == "hubspot_owner_id" and value not in ("", None) and str(value) not in self.owners:
-                return f"{value} is not a valid owner id (for hubspot_owner_id)"
-            if name == "hs_lead_status" and value not in ("", None) and value not in LEAD_STATUSES:
-                return f"{value} was not one of the allowed options: {LEAD_STATUSES}"
-            if name == "lifecyclestage" and value not in ("", None) and value not in LIFECYCLE:
-                return f"{value} was not one of the allowed options: {LIFECYCLE}"
-        return None
+                problems.append(_invalid(name, f'Property "{name}" does not exist', "PROPERTY_DOESNT_EXIST"))
+            elif name in READ_ONLY:
+                problems.append(_invalid(name, f"{name} is a read only property; its value cannot be set.",
+                                         "READ_ONLY_VALUE"))
+            elif value in ("", None):
+                continue  # any property can be cleared
+            elif name == "hubspot_owner_id" and str(value) not in self.owners:
+                problems.append(_invalid(name, f"{value} is not a valid owner id (for owner ID).", "INVALID_OWNER_ID"))
+            elif name == "hs_lead_status" and value not in LEAD_STATUSES:
+                problems.append(_invalid(name, f"{value} was not one of the allowed options: "
+                                         f"{_options(LEAD_STATUSES)}", "INVALID_OPTION"))
+            elif name == "lifecyclestage" and value not in LIFECYCLE:
+                problems.append(_invalid(name, f"{value} was not one of the allowed options: "
+                                         f"{_options(LIFECYCLE)}", "INVALID_OPTION"))
+        if not problems:
+            return None
+        return f"Property values were not valid: {json.dumps(problems)}"
+
+
+def _invalid(name: str, message: str, error: str) -> dict[str, Any]:
+    return {"isValid": False, "message": message, "error": error, "name": name}
+
+
+def _options(values: list[str]) -> str:
+    return "[" + ", ".join(f"label: {v!r}, value: {v!r}" for v in values) + "]"
