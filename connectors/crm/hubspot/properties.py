@@ -9,17 +9,25 @@ from connectors.crm.hubspot.client import HubSpotClient
 GROUP = "contactinformation"
 
 
-def check_properties(client: HubSpotClient, wanted: list[str], create_missing: bool) -> list[str]:
-    existing = {p.name for p in client.call(lambda: client.properties.get_all("contacts")).results}
+def check_properties(client: HubSpotClient, wanted: list[str], create_missing: bool,
+                     unique: str | None = None) -> list[str]:
+    """`unique` names the lead key property: it must enforce unique values so leads without an e-mail
+    can be upserted on it (a retried create after a lost reply then finds the contact, never a twin)."""
+    existing = {p.name: p for p in client.call(lambda: client.properties.get_all("contacts")).results}
     missing = [name for name in wanted if name not in existing]
+    problems: list[str] = []
+    if unique and unique in existing and not getattr(existing[unique], "has_unique_value", False):
+        problems.append(f"HubSpot contact property '{unique}' (the lead key) does not require unique values; "
+                        "recreate it with 'Require unique values', or leads without an e-mail could be "
+                        "duplicated when a create is retried")
     if create_missing:
         for name in missing:
             spec = PropertyCreate(name=name, label=name.replace("_", " ").title(), type="string",
-                                  field_type="text", group_name=GROUP)
+                                  field_type="text", group_name=GROUP, has_unique_value=name == unique)
             _create(client, spec)
-        return []
-    return [f"HubSpot contact property '{name}' does not exist (create it, or run validate --check-crm "
-            "--create-properties)" for name in missing]
+        return problems
+    return problems + [f"HubSpot contact property '{name}' does not exist (create it, or run validate "
+                       "--check-crm --create-properties)" for name in missing]
 
 
 def _create(client: HubSpotClient, spec: PropertyCreate) -> None:

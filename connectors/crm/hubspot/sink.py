@@ -53,6 +53,7 @@ class HubSpotSink:
         self._owners_loaded = False
         self._list_names: list[str] = []
         self._stage: dict[str, str] = {}
+        self._key_unique: bool | None = None
         self.unrouted = UnroutedContacts(self.client, self.fields, self._owner_emails, self._owner_ids,
                                          config.queue_owners, config.unrouted_settle_seconds)
 
@@ -60,7 +61,8 @@ class HubSpotSink:
         return set(self.fields)
 
     def check_schema(self, create_missing: bool = False) -> list[str]:
-        return check_properties(self.client, sorted(set(self.fields.values())), create_missing)
+        return check_properties(self.client, sorted(set(self.fields.values())), create_missing,
+                                unique=self.fields.get("lead_key"))
 
     # owners --------------------------------------------------------------------------------------------
     def _load_owners(self) -> None:
@@ -223,14 +225,34 @@ class HubSpotSink:
                             key=lambda c: str(c.email).lower(), result_key=lambda r: str(
                                 (r.properties or {}).get("email") or "").lower())
 
+    def _key_is_unique(self, key_field: str) -> bool:
+        """Whether HubSpot enforces unique values on the lead key property (asked once per run)."""
+        if self._key_unique is None:
+            try:
+                prop = self.client.call(lambda: self.client.properties.get_by_name("contacts", key_field))
+                self._key_unique = bool(getattr(prop, "has_unique_value", False))
+            except HubSpotBadRequest:
+                self._key_unique = False
+        return self._key_unique
+
     def _create(self, items: list[tuple[int, CrmChange]], outcomes: dict[int, RecordOutcome]) -> None:
+        """Leads without an e-mail. Upserted on the lead key when the property is unique, so a retry after
+        a lost reply finds the contact the first attempt made; otherwise created (check_schema warns)."""
         key_field = self.fields.get("lead_key", "leadsync_key")
+        upsert = bool(items) and self._key_is_unique(key_field)
         for start in range(0, len(items), BATCH):
             todo = [(i, c, self._properties(c)) for i, c in items[start:start + BATCH]]
-            request = BatchInputSimplePublicObjectBatchInputForCreate(inputs=[
-                SimplePublicObjectBatchInputForCreate(properties=p) for _, _, p in todo])
-            self._run_batch(lambda: self.client.contacts.create_with_http_info(request), todo, outcomes,  # noqa: B023
-                            key=lambda c: c.lead_key, result_key=lambda r: str((r.properties or {}).get(key_field)))
+            call: Any
+            if upsert:
+                upserts = BatchInputSimplePublicObjectBatchInputUpsert(inputs=[SimplePublicObjectBatchInputUpsert(
+                    id_property=key_field, id=c.lead_key, properties=p) for _, c, p in todo])
+                call = lambda: self.client.contacts.upsert_with_http_info(upserts)  # noqa: B023, E731
+            else:
+                creates = BatchInputSimplePublicObjectBatchInputForCreate(inputs=[
+                    SimplePublicObjectBatchInputForCreate(properties=p) for _, _, p in todo])
+                call = lambda: self.client.contacts.create_with_http_info(creates)  # noqa: B023, E731
+            self._run_batch(call, todo, outcomes, key=lambda c: c.lead_key,
+                            result_key=lambda r: str((r.properties or {}).get(key_field)))
 
     def _update(self, items: list[tuple[int, CrmChange]], outcomes: dict[int, RecordOutcome]) -> None:
         writes = self._writes(items, outcomes)

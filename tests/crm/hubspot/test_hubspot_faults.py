@@ -42,3 +42,14 @@ def test_a_status_hubspot_does_not_offer_is_rejected_with_its_message(emulator: 
     assert second.error_code == "HS:VALIDATION_ERROR"
     assert "WORKING was not one of the allowed options" in str(second.error_message)
     assert len(emulator.account.contacts) == 1
+
+
+def test_a_lead_without_email_retried_after_a_lost_reply_makes_no_twin(emulator: HubSpotEmulator) -> None:  # noqa: F811
+    s = sink(emulator, request_timeout_seconds=0.3)
+    s.apply(plan_changes([PlanItem(lead(9, email=""), decision(9, lists=()), None)], [], LOGICAL_FIELDS))
+    emulator.faults.timeouts, emulator.faults.timeout_sleep = 1, 1.0  # the upsert lands, its answer is lost
+    changes = plan_changes([PlanItem(lead(i, email=""), decision(i, lists=()), None) for i in range(3)], [],
+                           LOGICAL_FIELDS)
+    outcomes = s.apply(changes)
+    assert [o.status for o in outcomes] == [OutcomeStatus.UPDATED] * 3  # found by the retry, not created again
+    assert len(emulator.account.contacts) == 4 and emulator.timed_out == 1

@@ -28,6 +28,7 @@ def emulator() -> Iterator[HubSpotEmulator]:
     for name in ("leadsync_score", "leadsync_grade", "leadsync_mql", "leadsync_explanation", "leadsync_key",
                  "leadsync_ruleset", "leadsync_source"):
         emu.account.properties[name] = "string"
+    emu.account.unique_properties.add("leadsync_key")  # as `validate --check-crm --create-properties` makes it
     yield emu
     emu.stop()
 
@@ -140,7 +141,7 @@ def test_lead_without_email_is_created_and_found_again_by_its_key(emulator: HubS
     s = sink(emulator)
     no_email = lead(7, email="")
     assert sync(s, [no_email], [decision(7)]) == [OutcomeStatus.CREATED]
-    assert emulator.calls["contacts.batch.create"] == 1
+    assert emulator.calls["contacts.batch.upsert"] == 1  # upserted on the unique lead key
     assert sync(sink(emulator), [no_email], [decision(7)]) == [OutcomeStatus.UNCHANGED]
     assert sync(sink(emulator), [no_email], [decision(7, owner=BOB)]) == [OutcomeStatus.UPDATED]
     assert len(emulator.account.contacts) == 1 and emulator.calls["contacts.batch.update"] == 1
@@ -148,11 +149,22 @@ def test_lead_without_email_is_created_and_found_again_by_its_key(emulator: HubS
 
 def test_check_schema_reports_and_creates_missing_properties(emulator: HubSpotEmulator) -> None:
     del emulator.account.properties["leadsync_grade"]
+    del emulator.account.properties["leadsync_key"]
     s = sink(emulator)
-    assert s.check_schema() == ["HubSpot contact property 'leadsync_grade' does not exist (create it, or run "
-                                "validate --check-crm --create-properties)"]
+    assert s.check_schema() == [f"HubSpot contact property '{name}' does not exist (create it, or run validate "
+                                "--check-crm --create-properties)" for name in ("leadsync_grade", "leadsync_key")]
     assert s.check_schema(create_missing=True) == []
     assert "leadsync_grade" in emulator.account.properties
+    assert emulator.account.unique_properties == {"leadsync_key"}  # the lead key is created unique
+
+
+def test_a_lead_key_without_unique_values_is_reported_and_no_email_leads_are_created(
+        emulator: HubSpotEmulator) -> None:
+    emulator.account.unique_properties.clear()
+    s = sink(emulator)
+    assert any("does not require unique values" in p for p in s.check_schema())
+    assert sync(s, [lead(7, email="")], [decision(7)]) == [OutcomeStatus.CREATED]
+    assert emulator.calls["contacts.batch.create"] == 1
 
 
 def test_no_change_kind_means_no_call(emulator: HubSpotEmulator) -> None:

@@ -82,15 +82,21 @@ def register(emu: HubSpotEmulator) -> None:
             return bad
         results, errors = [], []
         for item in inputs:
-            if item.get("idProperty") != "email":
-                return 400, error("upsert by this idProperty is not supported here")
-            email = str(item["id"])
+            id_property = item.get("idProperty")
+            if id_property != "email" and id_property not in acct.unique_properties:
+                return 400, error(f"Property {id_property} is not a unique identifier property and cannot be "
+                                  "used as idProperty.")
+            value = str(item["id"])
             props = dict(item.get("properties") or {})
-            if (problem := per_record_error(props, email)) is not None:
+            if (problem := per_record_error(props, value if id_property == "email" else None)) is not None:
                 errors.append(problem)
                 continue
-            found = acct.contact_by_email(email)
-            props.setdefault("email", email)
+            if id_property == "email":
+                found = acct.contact_by_email(value)
+            else:
+                found = next(((i, c) for i, c in acct.contacts.items()
+                              if c["properties"].get(id_property) == value), None)
+            props.setdefault(str(id_property), value)
             contact_id, created = write_contact(found[0] if found else None, props)
             results.append(acct.contact_json(contact_id, new=created))
         return batch_response(results, errors)
@@ -105,6 +111,12 @@ def register(emu: HubSpotEmulator) -> None:
             props = dict(item.get("properties") or {})
             if (problem := per_record_error(props, props.get("email"))) is not None:
                 errors.append(problem)
+                continue
+            taken = [n for n in acct.unique_properties if props.get(n) and any(
+                c["properties"].get(n) == props[n] for c in acct.contacts.values())]
+            if taken:
+                errors.append({"status": "error", "category": "CONFLICT", "message": f"A contact with the same "
+                               f"value for the unique property {taken[0]} already exists.", "context": {}})
                 continue
             if props.get("email") and acct.contact_by_email(str(props["email"])):
                 errors.append({"status": "error", "category": "CONFLICT", "message": "Contact already exists.",
@@ -135,10 +147,20 @@ def register(emu: HubSpotEmulator) -> None:
             results.append(acct.contact_json(contact_id))
         return batch_response(results, errors)
 
+    def property_json(name: str) -> dict[str, Any]:
+        return {"name": name, "label": name, "type": acct.properties[name], "fieldType": "text",
+                "groupName": "contactinformation", "options": [], "hasUniqueValue": name in acct.unique_properties}
+
     @emu.route("GET", "/crm/v3/properties/contacts", "properties.list")
     def properties(req: Request) -> tuple[int, Any]:
-        return 200, {"results": [{"name": n, "label": n, "type": t, "fieldType": "text", "groupName":
-                                  "contactinformation", "options": []} for n, t in acct.properties.items()]}
+        return 200, {"results": [property_json(n) for n in acct.properties]}
+
+    @emu.route("GET", "/crm/v3/properties/contacts/(?P<name>[^/]+)", "properties.get")
+    def get_property(req: Request) -> tuple[int, Any]:
+        name = req.match.group("name")
+        if name not in acct.properties:
+            return 404, error(f"Unable to find property {name}", "OBJECT_NOT_FOUND")
+        return 200, property_json(name)
 
     @emu.route("POST", "/crm/v3/properties/contacts", "properties.create")
     def create_property(req: Request) -> tuple[int, Any]:
@@ -146,6 +168,8 @@ def register(emu: HubSpotEmulator) -> None:
         if name in acct.properties:
             return 409, error(f"Property named '{name}' already exists.", "CONFLICT")
         acct.properties[name] = req.body.get("type", "string")
+        if req.body.get("hasUniqueValue"):
+            acct.unique_properties.add(name)
         return 201, {"name": name, "label": req.body.get("label", name), "type": acct.properties[name],
                      "fieldType": req.body.get("fieldType", "text"), "groupName": req.body.get("groupName", ""),
                      "options": []}

@@ -36,6 +36,7 @@ class Account:
     companies: dict[str, dict[str, str]] = field(default_factory=dict)     # id -> properties
     owners: dict[str, dict[str, Any]] = field(default_factory=dict)        # id -> owner json
     properties: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PROPERTIES))
+    unique_properties: set[str] = field(default_factory=set)  # properties created with hasUniqueValue
     lists: dict[str, dict[str, Any]] = field(default_factory=dict)         # id -> {"name":..., "members": set}
     ids: itertools.count = field(default_factory=lambda: itertools.count(1001))  # type: ignore[type-arg]
     # What the search API sees: per contact, versions (visible from monotonic time, snapshot).
