@@ -132,3 +132,20 @@ def test_unrouted_salesforce_leads_are_routed_in_place_once(sf_config: Path, emu
         assert write_calls(emulator) == writes, "leadsync must not feed on its own writes"
     finally:
         runtime.close()
+
+
+def test_validate_check_crm_lists_what_the_org_lacks(sf_config: Path, emulator: SalesforceEmulator) -> None:
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    runner = CliRunner()
+    ok = runner.invoke(app, ["validate", "--check-crm", "--config", str(sf_config)])
+    assert ok.exit_code == 0, ok.output
+    assert "every mapped field, owner and queue exists" in ok.output
+    emulator.org.schema["Lead"].fields.pop("leadsync_grade__c")
+    emulator.org.picklists[("Lead", "Status")] = ["Open - Not Contacted", "Closed - Not Converted"]
+    bad = runner.invoke(app, ["validate", "--check-crm", "--config", str(sf_config)])
+    assert bad.exit_code == 2, bad.output
+    assert "Leadsync_Grade__c" in bad.output and "'Working - Contacted' is not a value" in bad.output
+    assert "Traceback" not in bad.output and "hunter2-e2e-secret" not in bad.output
