@@ -284,3 +284,12 @@ def test_campaign_member_status_is_set_and_updated(emulator: SalesforceEmulator)
     assert [m["Status"] for m in emulator.org.records["CampaignMember"].values()] == ["Responded"]
     writes = write_calls(emulator)
     assert sync(responded, [lead(1)], [decision(1)]) == [Unchanged] and write_calls(emulator) == writes
+
+
+@pytest.mark.parametrize(("use_rules", "expected"), [(False, ALICE), (True, BOB)])
+def test_the_orgs_assignment_rule_runs_only_when_configured(emulator: SalesforceEmulator, use_rules: bool,
+                                                           expected: str) -> None:
+    emulator.faults.auto_assign_owner = user_id(emulator, BOB)  # an active lead assignment rule
+    sink = make_sink(emulator, use_assignment_rules=use_rules)
+    sync(sink, [lead(1)], [decision(1, owner=ALICE)])
+    assert leads_in(emulator)[0]["OwnerId"] == user_id(emulator, expected)
