@@ -3,6 +3,8 @@
 No eval, no templates: each operator is a small function chosen here; values are checked and
 prepared (lower-cased, regexes compiled, lists turned into sets) at compile time.
 String comparisons ignore case unless `case_sensitive: true` sits beside the operator.
+These closures validate conditions (with YAML paths) and drive the interpreted reference
+(rules.reference); the engine itself runs the same operators as generated code (rules.codegen).
 """
 
 from __future__ import annotations

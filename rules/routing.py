@@ -63,35 +63,44 @@ def unavailable_reason(rep: str, availability: Availability | None, now: datetim
     return None
 
 
-def pick_from_team(name: str, team: Team, reps: dict[str, Availability], now: datetime,
-                   state: RotationState) -> tuple[str | None, list[SkippedRep]]:
-    """Choose a rep of `team` and record the turn; None (with who was skipped and why) if nobody can."""
-    rotation = state.teams.setdefault(name, TeamRotation())
-    weights = team.weights()
+def pick_from_team(name: str, team: Team, reps: dict[str, Availability], now: datetime, state: RotationState,
+                   weights: dict[str, float] | None = None) -> tuple[str | None, list[SkippedRep]]:
+    """Choose a rep of `team` and record the turn; None (with who was skipped and why) if nobody can.
+
+    `weights` is `team.weights()`, passed in by callers that worked it out once."""
+    rotation = state.teams.get(name)
+    if rotation is None:  # not setdefault: that would build a TeamRotation on every call
+        rotation = state.teams[name] = TeamRotation()
+    weights = team.weights() if weights is None else weights
     skipped: list[SkippedRep] = []
     eligible: list[str] = []
     for rep in weights:
         rotation.last.setdefault(rep, rotation.seq)  # a new rep joins at the back of the line
-        cap = reps[rep].capacity_per_day if rep in reps and reps[rep].capacity_per_day is not None \
-            else team.capacity_per_day
-        reason = unavailable_reason(rep, reps.get(rep), now, cap, state)
+        availability = reps.get(rep)
+        cap = team.capacity_per_day
+        if availability is not None and availability.capacity_per_day is not None:
+            cap = availability.capacity_per_day
+        if cap is None and availability is None:
+            reason = None  # what unavailable_reason answers, without the call
+        else:
+            reason = unavailable_reason(rep, availability, now, cap, state)
         if reason:
             skipped.append(SkippedRep(owner=rep, reason=reason))
         else:
             eligible.append(rep)
     if not eligible:
         return None, skipped
-    order = {rep: i for i, rep in enumerate(weights)}
+    # Ties go to member order: min and max keep the first of equal keys, and `eligible` is in member order.
     if team.method == "weighted":
         total = sum(weights[r] for r in eligible)
         for rep in eligible:
             rotation.current_weight[rep] = rotation.current_weight.get(rep, 0.0) + weights[rep]
-        chosen = max(eligible, key=lambda r: (rotation.current_weight[r], -order[r]))
+        chosen = max(eligible, key=rotation.current_weight.__getitem__)
         rotation.current_weight[chosen] -= total
     elif team.method == "load_balanced":
-        chosen = min(eligible, key=lambda r: (state.assigned_today.get(r, 0), rotation.last[r], order[r]))
+        chosen = min(eligible, key=lambda r: (state.assigned_today.get(r, 0), rotation.last[r]))
     else:
-        chosen = min(eligible, key=lambda r: (rotation.last[r], order[r]))
+        chosen = min(eligible, key=rotation.last.__getitem__)
     rotation.seq += 1
     rotation.last[chosen] = rotation.seq
     return chosen, skipped

@@ -1,0 +1,114 @@
+"""Placing a lead once its first matching routing rule is known: keep, assign, or fall to the default.
+
+Shared by the compiled engine and the interpreted reference, so both route identically; the
+only difference between them is how they find the first matching rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import NamedTuple
+
+from connectors.records import SkippedRep
+from rules.models import Assign, Routing
+from rules.routing import RotationState, pick_from_team, unavailable_reason
+
+KEPT_METHODS = frozenset({"kept_existing_owner", "kept_previous_assignment"})
+
+
+@dataclass(slots=True)
+class Route:
+    owner: str | None = None
+    queue: str | None = None
+    team: str | None = None
+    rule_id: str | None = None
+    method: str = "default"
+    reason: str = ""
+    skipped: list[SkippedRep] = field(default_factory=list)
+
+
+class Router:
+    """The routing section of one ruleset, with what can be worked out once."""
+
+    def __init__(self, routing: Routing, queue_names: frozenset[str]) -> None:
+        self.routing = routing
+        self.queue_names = queue_names
+        self.weights = {name: team.weights() for name, team in routing.teams.items()}
+        self._rules = [self._plan(rule.assign, rule.id) for rule in routing.rules]
+        self._default = self._plan(routing.default, None)
+
+    def _plan(self, assign: Assign | str, rule_id: str | None) -> _Plan:
+        """What an assignment needs per lead, with its owner lower-cased and its reason written once."""
+        if not isinstance(assign, Assign):
+            return _Plan(assign, rule_id, "", "")
+        if assign.queue:
+            return _Plan("queue", rule_id, assign.queue, f"queue {assign.queue}")
+        if assign.owner:
+            owner = assign.owner.lower()
+            return _Plan("owner", rule_id, owner, f"named owner {owner}")
+        team = assign.team or ""
+        return _Plan("team", rule_id, team, f"team {team} ({self.routing.teams[team].method.replace('_', ' ')})")
+
+    def keep(self, current: str | None, lead_key: str, pinned_owners: Mapping[str, str]) -> Route | None:
+        """The route that leaves the lead where it is, or None when it must be routed."""
+        # A lead parked in one of our queues is not owned: it is waiting to be routed.
+        if self.routing.never_reassign_owned and current and current not in self.queue_names:
+            return Route(owner=current, method="kept_existing_owner", reason="already owned in the CRM")
+        pinned = pinned_owners.get(lead_key)
+        if pinned:
+            return Route(owner=pinned, method="kept_previous_assignment",
+                         reason="assigned by an earlier attempt of this run")
+        return None
+
+    def place(self, first_match: int, account_owner: str | None, domain: str | None, now: datetime,
+              state: RotationState) -> Route:
+        """Assign by the first matching rule (index, or -1 for none); first match wins, then the default."""
+        routing = self.routing
+        skipped: list[SkippedRep] = []
+        if first_match >= 0:
+            route = self._assign(self._rules[first_match], account_owner, domain, now, state, skipped)
+            if route is not None:
+                if route.owner:
+                    state.count(route.owner)
+                return route
+        route = self._assign(self._default, account_owner, domain, now, state, skipped) or Route(
+            queue=routing.default.queue, method="default", reason="default route", skipped=skipped)
+        route.method = "default" if route.method in {"owner", "queue"} else route.method
+        route.reason = ("no routing rule matched; " if not skipped else "nobody could take it; ") + route.reason
+        if route.owner:
+            state.count(route.owner)
+        return route
+
+    def _assign(self, plan: _Plan, account_owner: str | None, domain: str | None, now: datetime,
+                state: RotationState, skipped: list[SkippedRep]) -> Route | None:
+        kind, rule_id, target, reason = plan
+        if kind == "queue":
+            return Route(queue=target, rule_id=rule_id, method="queue", skipped=skipped, reason=reason)
+        if kind == "account_owner":
+            if not account_owner:
+                return None
+            return Route(owner=account_owner, rule_id=rule_id, method="account_owner", skipped=skipped,
+                         reason=f"owner of the existing account {domain}")
+        routing = self.routing
+        if kind == "owner":
+            availability = routing.reps.get(target)  # none and no cap: available, as unavailable_reason says
+            why = unavailable_reason(target, availability, now, None, state) if availability is not None else None
+            if why:
+                skipped.append(SkippedRep(owner=target, reason=why))
+                return None
+            return Route(owner=target, rule_id=rule_id, method="owner", skipped=skipped, reason=reason)
+        team = routing.teams[target]
+        chosen, team_skipped = pick_from_team(target, team, routing.reps, now, state, self.weights[target])
+        skipped.extend(team_skipped)
+        if chosen is None:
+            return None
+        return Route(owner=chosen, team=target, rule_id=rule_id, method=team.method, skipped=skipped, reason=reason)
+
+
+class _Plan(NamedTuple):
+    kind: str  # account_owner, queue, owner or team
+    rule_id: str | None
+    target: str  # the queue, the lower-cased owner or the team name
+    reason: str
