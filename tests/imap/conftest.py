@@ -12,15 +12,26 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from tests.imap.dovecot import PASSWORD, USER, Dovecot, dovecot_server
+from tests.imap.introspection import TokenIntrospection
 
 
 @pytest.fixture(scope="session")
-def dovecot() -> Iterator[Dovecot]:
-    """Dovecot with a plain listener (STARTTLS-capable) and an IMAPS listener, self-signed certificate."""
+def token_endpoint() -> Iterator[TokenIntrospection]:
+    """The OAuth2 provider's introspection endpoint that Dovecot asks about every bearer token."""
+    with TokenIntrospection() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(scope="session")
+def dovecot(token_endpoint: TokenIntrospection) -> Iterator[Dovecot]:
+    """Dovecot with a plain listener (STARTTLS-capable) and an IMAPS listener, self-signed certificate.
+
+    Password logins and XOAUTH2/OAUTHBEARER logins (tokens checked against `token_endpoint`) both work.
+    """
     workdir = Path(tempfile.mkdtemp(prefix="leadsync-imap-"))
     workdir.chmod(0o755)
     try:
-        with dovecot_server(workdir, tls=True) as server:
+        with dovecot_server(workdir, tls=True, introspection_url=token_endpoint.url) as server:
             yield server
     except RuntimeError as exc:
         pytest.fail(str(exc))

@@ -57,7 +57,8 @@ def make_certificate(workdir: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-def write_config(workdir: Path, port: int, tls_port: int | None = None) -> Path:
+def write_config(workdir: Path, port: int, tls_port: int | None = None,
+                 introspection_url: str | None = None) -> Path:
     uid, gid = _mail_user()
     for sub in ("run", "state", "mail"):
         (workdir / sub).mkdir(parents=True, exist_ok=True)
@@ -68,9 +69,6 @@ def write_config(workdir: Path, port: int, tls_port: int | None = None) -> Path:
 default_internal_user = {pwd.getpwuid(uid).pw_name}
 default_internal_group = {pwd.getpwuid(uid).pw_name}
 default_login_user = {pwd.getpwuid(uid).pw_name}
-service anvil {{
-  chroot =
-}}
 """
     config = workdir / "dovecot.conf"
     config.write_text(f"""
@@ -81,8 +79,16 @@ protocols = imap
 listen = 127.0.0.1
 {"ssl = no" if tls_port is None else _tls(workdir)}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{" xoauth2 oauthbearer" if introspection_url else ""}
 first_valid_uid = {uid}
+# Brute-force defence off: refused logins answer at once and do not slow the next tests' logins down.
+auth_failure_delay = 0
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+  {"" if os.geteuid() == 0 else "chroot ="}
+}}
 mail_location = maildir:{workdir}/mail/%u/Maildir
 namespace inbox {{
   inbox = yes
@@ -90,9 +96,10 @@ namespace inbox {{
 }}
 passdb {{
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u {workdir}/users
 }}
-userdb {{
+{_oauth2_passdb(workdir, introspection_url)}userdb {{
   driver = static
   args = uid={uid} gid={gid} home={workdir}/mail/%u
 }}
@@ -110,6 +117,27 @@ service imap-login {{
 {non_root}
 """)
     return config
+
+
+def _oauth2_passdb(workdir: Path, introspection_url: str | None) -> str:
+    """Bearer tokens checked against an introspection endpoint; the token must name the login user."""
+    if introspection_url is None:
+        return ""
+    settings = workdir / "oauth2.conf.ext"
+    settings.write_text(f"""introspection_mode = post
+introspection_url = {introspection_url}
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
+timeout_msecs = 5000
+""")
+    return f"""passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {settings}
+}}
+"""
 
 
 def _tls(workdir: Path) -> str:
@@ -139,12 +167,13 @@ def stop(config: Path) -> None:
 
 
 @contextmanager
-def dovecot_server(workdir: Path, tls: bool = False) -> Iterator[Dovecot]:
+def dovecot_server(workdir: Path, tls: bool = False, introspection_url: str | None = None) -> Iterator[Dovecot]:
+    """With `introspection_url`, XOAUTH2/OAUTHBEARER logins are accepted too (password logins still work)."""
     if shutil.which("dovecot") is None:
         raise RuntimeError("dovecot is not installed: run scripts/test.sh, which installs dovecot-imapd")
     port = free_port()
     tls_port = free_port() if tls else None
-    config = write_config(workdir, port, tls_port)
+    config = write_config(workdir, port, tls_port, introspection_url)
     start(config, port)
     try:
         yield Dovecot(port=port, workdir=workdir, config=config, tls_port=tls_port)

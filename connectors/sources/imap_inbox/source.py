@@ -66,8 +66,8 @@ class ImapInboxSource:
                 client.oauth2_login(self.config.username, self._secret)
             else:
                 client.login(self.config.username, self._secret)
-        except LoginError:
-            raise FatalError(f"source {self.name}: the IMAP server refused the login for the configured user") from None
+        except LoginError as exc:
+            raise self._login_error(exc) from None
         except ssl.SSLCertVerificationError as exc:
             raise FatalError(f"source {self.name}: the certificate of {self.config.host} is not trusted "
                              f"({exc.verify_message}); set ca_file for a private CA") from None
@@ -75,6 +75,16 @@ class ImapInboxSource:
             raise RetriableError(f"source {self.name}: cannot reach {self.config.host}: {redact(exc)}") from None
         self._client = client
         return client
+
+    def _login_error(self, exc: LoginError) -> FatalError | RetriableError:
+        # The server's text is only checked, never quoted: some servers echo what the client sent.
+        if "[UNAVAILABLE]" in str(exc).upper():  # RFC 5530: e.g. the OAuth2 provider's endpoint is down
+            return RetriableError(f"source {self.name}: the IMAP server could not check the login right now "
+                                  "(temporary authentication failure)")
+        if self.config.auth == "xoauth2":
+            return FatalError(f"source {self.name}: the IMAP server refused the OAuth2 access token for the "
+                              "configured user (expired, revoked or issued for another account): renew the secret")
+        return FatalError(f"source {self.name}: the IMAP server refused the login for the configured user")
 
     def close(self) -> None:
         if self._client is not None:
