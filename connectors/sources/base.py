@@ -1,10 +1,15 @@
-"""The source interface: declare a name, read pages since a cursor, map one record to a Lead."""
+"""The source interface: declare a name, read pages since a cursor, map one record to a Lead.
+
+A source whose to_lead must look details up per record (the Meta webhook reads each lead from
+the Graph API) may also implement `Prefetching`; the process stage then hands it each batch's
+records once, before the to_lead calls, so the lookups are batched too.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from connectors.records import Lead, RawSubmission
 
@@ -41,4 +46,18 @@ class Source(Protocol):
         Sources that must acknowledge upstream (flag or move IMAP messages) do it here, never
         earlier; the others do nothing.
         """
+        ...
+
+
+@runtime_checkable
+class Prefetching(Protocol):
+    """Optional hook of a source: look up a whole batch's details before its to_lead calls.
+
+    Called once per batch with that source's records, in inbox order. It must not raise for a
+    vendor's answer: whatever it could not fetch, to_lead fetches or reports per record as it
+    would without the hook. What it holds is for this batch only and bounded in size.
+    """
+
+    def prefetch(self, raws: Sequence[RawSubmission]) -> None:
+        """Fetch and hold the details `to_lead` will need for these records."""
         ...

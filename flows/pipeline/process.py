@@ -14,9 +14,9 @@ from typing import Any
 from connectors.crm.base import CrmSink
 from connectors.crm.plan import PlanItem, plan_changes
 from connectors.errors import FatalError, QuotaExhaustedError, RecordRejectedError, RetriableError
-from connectors.records import Decision, Lead, OutcomeStatus, RecordOutcome
+from connectors.records import Decision, Lead, OutcomeStatus, RawSubmission, RecordOutcome
 from connectors.redaction import redact
-from connectors.sources.base import Source
+from connectors.sources.base import Prefetching, Source
 from flows.config.models import ProcessingConfig
 from flows.pipeline.merge import group_by_key, merge_leads
 from flows.state import DeadLetter, InboxRow, LedgerEntry, StateStore
@@ -89,6 +89,7 @@ def _normalise(ctx: ProcessContext, rows: Sequence[InboxRow],
     leads: list[Lead] = []
     spam: list[int] = []
     test: list[int] = []
+    _prefetch(ctx, rows)
     for row in rows:
         source = ctx.sources.get(row.raw.source)
         try:
@@ -129,6 +130,17 @@ def _normalise(ctx: ProcessContext, rows: Sequence[InboxRow],
     merged = [merge_leads(group) for group in groups.values()]
     rows_of_lead = {lead.lead_key: [row_by_id[i] for i in lead.submission_ids] for lead in merged}
     return merged, rows_of_lead
+
+
+def _prefetch(ctx: ProcessContext, rows: Sequence[InboxRow]) -> None:
+    """One look-up per source and batch for sources that fetch details per record (see Prefetching)."""
+    by_source: dict[str, list[RawSubmission]] = {}
+    for row in rows:
+        by_source.setdefault(row.raw.source, []).append(row.raw)
+    for name, raws in by_source.items():
+        source = ctx.sources.get(name)
+        if isinstance(source, Prefetching):
+            source.prefetch(raws)
 
 
 def _decide_and_push(ctx: ProcessContext, leads: list[Lead], rows_of_lead: dict[str, list[InboxRow]],
