@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -84,7 +85,7 @@ class Writer:
             else:
                 error = (result.get("errors") or [{}])[0]
                 results[write.ref] = _rejected(str(error.get("statusCode") or "ERROR"),
-                                               _message(error))
+                                               _message(error, write.fields.values()))
         for write in chunk[len(answer):]:  # Salesforce answers every record; a short answer is a server fault
             results[write.ref] = _rejected("NO_RESULT", "Salesforce returned no result for this record",
                                            retriable=True)
@@ -115,7 +116,7 @@ class Writer:
                 write = by_id.get(row.get(id_column, ""))
                 if write is not None:
                     code, _, message = row.get("sf__Error", "ERROR").partition(":")
-                    results[write.ref] = _rejected(code.strip(), redact(message.strip(), max_length=500))
+                    results[write.ref] = _rejected(code.strip(), _scrub(message.strip(), write.fields.values()))
         for write in writes:  # unprocessed (job aborted midway): try again next run
             results.setdefault(write.ref, _rejected("UNPROCESSED", "the Bulk API job did not process this record",
                                                     retriable=True))
@@ -136,10 +137,18 @@ def _csv_value(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _message(error: dict[str, Any]) -> str:
+def _message(error: dict[str, Any], sent: Iterable[Any]) -> str:
     fields = error.get("fields") or []
     suffix = f" (fields: {', '.join(map(str, fields))})" if fields else ""
-    return redact(f"{error.get('message', '')}{suffix}", max_length=500)
+    return _scrub(f"{error.get('message', '')}{suffix}", sent)
+
+
+def _scrub(message: str, sent: Iterable[Any]) -> str:
+    """Salesforce quotes the offending value in some messages ("data value too large: <value>"). The values
+    we sent are personal data (names, companies), so each one is masked before the text is stored."""
+    for value in sorted((str(v) for v in sent if isinstance(v, str) and len(v) >= 3), key=len, reverse=True):
+        message = re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", "<value>", message)  # whole values only
+    return redact(message, max_length=500)
 
 
 def _rejected(code: str, message: str, *, retriable: bool | None = None) -> WriteResult:

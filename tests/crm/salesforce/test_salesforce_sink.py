@@ -293,3 +293,12 @@ def test_the_orgs_assignment_rule_runs_only_when_configured(emulator: Salesforce
     sink = make_sink(emulator, use_assignment_rules=use_rules)
     sync(sink, [lead(1)], [decision(1, owner=ALICE)])
     assert leads_in(emulator)[0]["OwnerId"] == user_id(emulator, expected)
+
+
+def test_values_salesforce_quotes_in_an_error_are_masked(emulator: SalesforceEmulator) -> None:
+    sink = make_sink(emulator)
+    sink._schema().fields.clear()
+    long_name = "Featherstonehaugh-" * 5  # LastName holds 80 characters
+    outcome = sync_outcomes(sink, [lead(1, last_name=long_name)], [decision(1)])[0]
+    assert outcome.status is Rejected and outcome.error_code == "SF:STRING_TOO_LONG"
+    assert "Featherstonehaugh" not in str(outcome.error_message) and "<value>" in str(outcome.error_message)
