@@ -22,6 +22,7 @@ from connectors.crm.hubspot.client import HubSpotBadRequest, HubSpotClient
 from connectors.crm.hubspot.config import HubSpotConfig, HubSpotCredentials
 from connectors.crm.hubspot.lists import HubSpotLists
 from connectors.crm.hubspot.properties import check_properties
+from connectors.crm.hubspot.results import batch_outcomes
 from connectors.crm.hubspot.unrouted import UnroutedContacts
 from connectors.errors import ConfigError
 from connectors.records import ChangeKind, CrmChange, CrmRecord, Lead, OutcomeStatus, RecordOutcome
@@ -272,21 +273,7 @@ class HubSpotSink:
                 outcomes[i] = RecordOutcome(lead_key=c.lead_key, status=OutcomeStatus.REJECTED,
                                             error_code=f"HS:{exc.status}", error_message=redact(exc.message))
             return
-        results = {result_key(r): r for r in response.results or []}
-        errors = [(e.message, [str(x).lower() for x in (e.context or {}).get("id", []) +
-                               (e.context or {}).get("ids", [])]) for e in getattr(response, "errors", None) or []]
-        for i, c, _ in todo:
-            result = results.get(key(c))
-            if result is not None:
-                created = c.kind is ChangeKind.CREATE and getattr(result, "new", True) is not False
-                self._stage[str(result.id)] = str((result.properties or {}).get("lifecyclestage") or "")
-                outcomes[i] = RecordOutcome(lead_key=c.lead_key, crm_id=str(result.id),
-                                            status=OutcomeStatus.CREATED if created else OutcomeStatus.UPDATED)
-                continue
-            message = next((m for m, ids in errors if str(key(c)).lower() in ids), None) or \
-                (errors[0][0] if len(errors) == 1 and len(todo) - len(results) == 1 else "HubSpot returned no result")
-            outcomes[i] = RecordOutcome(lead_key=c.lead_key, status=OutcomeStatus.REJECTED,
-                                        error_code="HS:VALIDATION_ERROR", error_message=redact(message))
+        outcomes.update(batch_outcomes(response, todo, key, result_key, self._stage))
 
     def _apply_lists(self, changes: Sequence[CrmChange], outcomes: dict[int, RecordOutcome]) -> None:
         add: dict[str, list[str]] = {}
