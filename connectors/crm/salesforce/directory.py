@@ -62,9 +62,12 @@ class Directory:
         unknown = sorted({i for i in owner_ids if i and i not in self.names})
         users = [i for i in unknown if i.startswith("005")]
         groups = [i for i in unknown if i.startswith("00G")]
-        for soql in in_chunks("SELECT Id, Email FROM User WHERE Id IN {values}", users):
+        for soql in in_chunks("SELECT Id, Email, IsActive FROM User WHERE Id IN {values}", users):
             for row in self.client.query(soql):
-                self.names[str(row["Id"])] = str(row["Email"]).lower()
+                email = str(row["Email"]).lower()
+                self.names[str(row["Id"])] = email
+                if row.get("IsActive"):  # e.g. an account owner the rules route to without naming them
+                    self.user_ids.setdefault(email, str(row["Id"]))
         for soql in in_chunks("SELECT Id, Name FROM Group WHERE Id IN {values}", groups):
             for row in self.client.query(soql):
                 self.names[str(row["Id"])] = str(row["Name"])

@@ -302,3 +302,11 @@ def test_values_salesforce_quotes_in_an_error_are_masked(emulator: SalesforceEmu
     outcome = sync_outcomes(sink, [lead(1, last_name=long_name)], [decision(1)])[0]
     assert outcome.status is Rejected and outcome.error_code == "SF:STRING_TOO_LONG"
     assert "Featherstonehaugh" not in str(outcome.error_message) and "<value>" in str(outcome.error_message)
+
+
+def test_routing_to_an_account_owner_the_rules_do_not_name(emulator: SalesforceEmulator) -> None:
+    sink = make_sink(emulator, owners=(ALICE,))
+    emulator.org.add_account("Acme", website="acme.com", owner_id=user_id(emulator, BOB))
+    assert sink.account_owners(["acme.com"]) == {"acme.com": BOB}
+    sync(sink, [lead(1, email="new.person@acme.com")], [decision(1, owner=BOB)])
+    assert leads_in(emulator)[0]["OwnerId"] == user_id(emulator, BOB)
