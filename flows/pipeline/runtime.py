@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from connectors.crm.base import CrmSink
 from connectors.crm.hubspot import HubSpotCredentials, HubSpotSink
@@ -41,6 +42,8 @@ from flows.config.secrets import expand_env_refs, resolve_secret
 from flows.state import StateStore
 from rules import Ruleset, load_ruleset
 
+EntryT = TypeVar("EntryT", bound=BaseModel)
+
 
 @dataclass
 class Runtime:
@@ -68,31 +71,28 @@ def resolve_state_url(loaded: LoadedConfig) -> str:
     return url
 
 
+def _with_secrets(entry: EntryT, *fields: str) -> EntryT:
+    """A copy of a source entry with each named secret reference resolved to its value (unset stays unset)."""
+    name = getattr(entry, "name", "")
+    return entry.model_copy(update={field: resolve_secret(getattr(entry, field), f"{name} {field}")
+                                    for field in fields if getattr(entry, field) is not None})
+
+
 def build_source(entry: SourceEntry, loaded: LoadedConfig, sink: CrmSink) -> Source:
     if isinstance(entry, CsvSourceEntry):
         return CsvImportSource(entry.model_copy(update={"path": str(loaded.resolve(entry.path))}))
     if isinstance(entry, FormFilesConfig):
         return FormFilesSource(entry.model_copy(update={"path": str(loaded.resolve(entry.path))}))
-    if isinstance(entry, TypeformEntry):
-        return WebhookSource(entry.model_copy(update={"secret": resolve_secret(entry.secret, f"{entry.name} secret")}))
+    if isinstance(entry, TypeformEntry | WebflowEntry | JsonHookEntry):
+        return WebhookSource(_with_secrets(entry, "secret"))
     if isinstance(entry, GoogleAdsEntry):
-        key = resolve_secret(entry.google_key, f"{entry.name} google_key")
-        return WebhookSource(entry.model_copy(update={"google_key": key}))
+        return WebhookSource(_with_secrets(entry, "google_key"))
     if isinstance(entry, MetaLeadAdsEntry):
-        token = resolve_secret(entry.access_token, f"{entry.name} access_token")
-        return MetaLeadAdsSource(entry.model_copy(update={"access_token": token}))
+        return MetaLeadAdsSource(_with_secrets(entry, "access_token"))
     if isinstance(entry, MetaWebhookEntry):
-        return MetaWebhookSource(entry.model_copy(update={
-            key: resolve_secret(getattr(entry, key), f"{entry.name} {key}")
-            for key in ("verify_token", "app_secret", "access_token")}))
-    if isinstance(entry, WebflowEntry):
-        return WebhookSource(entry.model_copy(update={"secret": resolve_secret(entry.secret, f"{entry.name} secret")}))
-    if isinstance(entry, JsonHookEntry):
-        secret = resolve_secret(entry.secret, f"{entry.name} secret") if entry.secret else None
-        return WebhookSource(entry.model_copy(update={"secret": secret}))
+        return MetaWebhookSource(_with_secrets(entry, "verify_token", "app_secret", "access_token"))
     if isinstance(entry, LinkedInLeadGenEntry):
-        token = resolve_secret(entry.access_token, f"{entry.name} access_token")
-        return LinkedInLeadGenSource(entry.model_copy(update={"access_token": token}))
+        return LinkedInLeadGenSource(_with_secrets(entry, "access_token"))
     if isinstance(entry, WebFormConfig):
         return WebhookSource(entry)
     if isinstance(entry, ImapSourceEntry):
