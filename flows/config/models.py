@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from connectors.crm.hubspot import HubSpotConfig
 from connectors.crm.local import LocalCrmConfig
 from connectors.crm.salesforce import SalesforceConfig
+from connectors.crm.salesforce.config import LOGIN_METHODS, login_method
 from connectors.sources.crm_unrouted import CrmUnroutedConfig
 from connectors.sources.csv_import import CsvImportConfig
 from connectors.sources.form_files import FormFilesConfig
@@ -92,10 +93,10 @@ class SalesforceEntry(SalesforceConfig):
 
     @model_validator(mode="after")
     def _one_login_method(self) -> SalesforceEntry:
-        if not ((self.session_id and self.instance_url) or (self.username and self.consumer_key and self.private_key)
-                or (self.username and self.password)):
-            raise ValueError("Salesforce needs username + password, username + consumer_key + private_key, or "
-                             "session_id + instance_url")
+        if login_method(username=self.username, password=self.password, consumer_key=self.consumer_key,
+                        private_key=self.private_key, session_id=self.session_id,
+                        instance_url=self.instance_url) is None:
+            raise ValueError(LOGIN_METHODS)
         return self
 
 

@@ -39,6 +39,23 @@ class SalesforceConfig(BaseModel):
         description="Values for fields Salesforce requires on a Lead (LastName, Company) when the lead has none.")
 
 
+LoginMethod = Literal["password", "jwt", "session"]
+LOGIN_METHODS = ("Salesforce needs username + password (+ security_token), username + consumer_key + private_key "
+                 "(JWT), or session_id + instance_url")
+
+
+def login_method(*, username: object, password: object, consumer_key: object, private_key: object,
+                 session_id: object, instance_url: object) -> LoginMethod | None:
+    """Which complete set of login settings is given; the config and the credentials both ask this."""
+    if session_id and instance_url:
+        return "session"
+    if username and consumer_key and private_key:
+        return "jwt"
+    if username and password:
+        return "password"
+    return None
+
+
 class SalesforceCredentials(BaseModel):
     """One of: username + password (+ security token); username + consumer key + private key (JWT bearer);
     or an existing session id + instance URL."""
@@ -54,18 +71,12 @@ class SalesforceCredentials(BaseModel):
     @model_validator(mode="after")
     def _one_complete_method(self) -> SalesforceCredentials:
         if self.mode() is None:
-            raise ValueError("Salesforce credentials need username + password, username + consumer_key + "
-                             "private_key (JWT), or session_id + instance_url")
+            raise ValueError(LOGIN_METHODS)
         return self
 
-    def mode(self) -> Literal["password", "jwt", "session"] | None:
-        if self.session_id and self.instance_url:
-            return "session"
-        if self.username and self.consumer_key and self.private_key:
-            return "jwt"
-        if self.username and self.password:
-            return "password"
-        return None
+    def mode(self) -> LoginMethod | None:
+        return login_method(username=self.username, password=self.password, consumer_key=self.consumer_key,
+                            private_key=self.private_key, session_id=self.session_id, instance_url=self.instance_url)
 
     def secret_values(self) -> list[str]:
         return [s.get_secret_value() for s in (self.password, self.security_token, self.private_key,

@@ -37,9 +37,9 @@ class SalesforceSink:
         self.campaigns = Campaigns(self.client, self.directory, config.campaign_member_status)
         self.writer = Writer(self.client, config, self.key_field)
         self._lead_schema: ObjectSchema | None = None
-        self._contact_fields = {logical: self.fields.get(logical, CONTACT_DEFAULTS.get(logical, ""))
-                                for logical in {*config.contact_fields, *CONTACT_DEFAULTS}}
-        self._contact_fields = {k: v for k, v in self._contact_fields.items() if v}
+        # Contact field per logical field: the Lead mapping's name (custom fields share it), else Contact's own.
+        self._contact_fields = {logical: crm for logical in {*config.contact_fields, *CONTACT_DEFAULTS}
+                                if (crm := self.fields.get(logical, CONTACT_DEFAULTS.get(logical, "")))}
         self._matcher = Matcher(self.client, self.directory, self.fields,
                                 {k: v for k, v in self._contact_fields.items() if k != "owner"}, config.placeholders)
 

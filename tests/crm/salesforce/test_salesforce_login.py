@@ -85,3 +85,22 @@ def test_jwt_bearer_login_with_the_connected_apps_key(emulator: SalesforceEmulat
     forged = credentials.model_copy(update={"private_key": SecretStr(other)})
     with pytest.raises(FatalError, match="login failed"):
         sink_for(emulator, forged)
+
+
+@pytest.mark.parametrize(("settings", "valid"), [
+    ({"username": "u@x.example", "password": "${SF_PW}"}, True),
+    ({"username": "u@x.example", "consumer_key": "3MVG9", "private_key": "${SF_KEY}"}, True),
+    ({"session_id": "${SF_SESSION}", "instance_url": "https://acme.my.salesforce.com"}, True),
+    ({"username": "u@x.example"}, False),
+    ({"session_id": "${SF_SESSION}"}, False),
+])
+def test_the_config_needs_one_complete_login_method(settings: dict[str, str], valid: bool) -> None:
+    from pydantic import ValidationError
+
+    from flows.config.models import SalesforceEntry
+
+    if valid:
+        SalesforceEntry.model_validate({"type": "salesforce", **settings})
+    else:
+        with pytest.raises(ValidationError, match="username \\+ password"):
+            SalesforceEntry.model_validate({"type": "salesforce", **settings})
