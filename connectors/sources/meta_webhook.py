@@ -98,12 +98,8 @@ class MetaWebhookSource(WebhookSource):
         try:
             item = self._http.get_json(f"/{self.config.api_version}/{leadgen_id}",
                                        {"fields": LEAD_FIELDS, "access_token": self.config.access_token})
-        except RetriableError as exc:
-            self._pause(exc, exc.retry_after or 1.0)
-            raise
-        except FatalError as exc:
-            if exc.code == "META_190":
-                self._pause(exc, FATAL_PAUSE_SECONDS)
+        except (RetriableError, FatalError) as exc:
+            if self._pause_for(exc):
                 raise
             # code 100 and the like: this one lead is gone or not readable with this token.
             raise self._unavailable(leadgen_id, exc.code) from None
@@ -125,12 +121,8 @@ class MetaWebhookSource(WebhookSource):
         try:
             body = self._http.get_json(f"/{self.config.api_version}/", {
                 "ids": ",".join(ids), "fields": LEAD_FIELDS, "access_token": self.config.access_token})
-        except RetriableError as exc:
-            self._pause(exc, exc.retry_after or 1.0)
-            return False
-        except FatalError as exc:
-            if exc.code == "META_190":
-                self._pause(exc, FATAL_PAUSE_SECONDS)
+        except (RetriableError, FatalError) as exc:
+            if self._pause_for(exc):
                 return False
             if len(ids) == 1:
                 self._prefetched[ids[0]] = self._unavailable(ids[0], exc.code)
@@ -154,8 +146,15 @@ class MetaWebhookSource(WebhookSource):
         return RecordRejectedError(f"{self.name}/{leadgen_id}", "leadgen_id", f"Meta did not return the lead ({why})",
                                    code="META_LEAD_UNAVAILABLE")
 
-    def _pause(self, error: LeadsyncError, seconds: float) -> None:
-        self._paused = (self._clock() + seconds, error)
+    def _pause_for(self, error: LeadsyncError) -> bool:
+        """Stop calling Meta for a while after throttling or an expired token; False for other failures."""
+        if isinstance(error, RetriableError):
+            self._paused = (self._clock() + (error.retry_after or 1.0), error)
+        elif error.code == "META_190":
+            self._paused = (self._clock() + FATAL_PAUSE_SECONDS, error)
+        else:
+            return False
+        return True
 
     def _pause_in_force(self) -> LeadsyncError | None:
         if self._paused is None:
