@@ -17,6 +17,7 @@ from typing import Any
 
 from connectors.records import Event, Lead, ScoreLine
 from rules.codegen import RUNTIME, SourceBuilder
+from rules.facts import count_events, days_idle
 from rules.models import EventPoints, RulesFile
 from rules.trusted import DECISION_FIELDS, SCORE_LINE_FIELDS, trusted
 
@@ -45,19 +46,6 @@ of its other score lines, and the first matching routing rule's index (-1: none,
 Evaluator = Callable[[Lead, datetime, "str | None", "str | None", "str | None", bool], Evaluation]
 """evaluate(lead, now, email domain, account owner, current CRM owner, whether to find a route)."""
 ROUTE_FIELDS = ("owner", "queue", "team", "routing_rule_id", "routing_method", "routing_reason", "skipped")
-
-
-def count_events(events: Sequence[Event], kind: str, window_seconds: int | None, now: datetime) -> int:
-    if not events:
-        return 0
-    if window_seconds is None:
-        return [e.type for e in events].count(kind)
-    return sum(1 for e in events if e.type == kind and (now - e.at).total_seconds() <= window_seconds)
-
-
-def days_idle(events: Sequence[Event], now: datetime) -> float | None:
-    times = [e.at for e in events]
-    return (now - max(times)).total_seconds() / 86400 if times else None
 
 
 class EventScorer:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from connectors.records import Lead
+from connectors.records import Event, Lead
 
 LEAD_FIELDS = {name for name in Lead.model_fields if name not in {"consent", "attribution", "events", "custom"}}
 CONSENT_FIELDS = {"consent.email", "consent.phone", "consent.sms"}
@@ -23,6 +24,21 @@ _EVENT_FIELD = re.compile(r"^events\.([A-Za-z0-9_-]+)(?:\.within_(\d+)d)?$")
 def is_known_field(name: str) -> bool:
     return (name in LEAD_FIELDS or name in CONSENT_FIELDS or name in ATTRIBUTION_FIELDS or name in DERIVED_FIELDS
             or name.startswith("custom.") or bool(_EVENT_FIELD.match(name)))
+
+
+def count_events(events: Sequence[Event], kind: str, window_seconds: int | None, now: datetime) -> int:
+    """Events of one type, all or those within the window before `now` (the compiled engine calls this too)."""
+    if not events:
+        return 0
+    if window_seconds is None:
+        return [e.type for e in events].count(kind)
+    return sum(1 for e in events if e.type == kind and (now - e.at).total_seconds() <= window_seconds)
+
+
+def days_idle(events: Sequence[Event], now: datetime) -> float | None:
+    """Days since the latest event; None without events."""
+    times = [e.at for e in events]
+    return (now - max(times)).total_seconds() / 86400 if times else None
 
 
 class Facts(dict[str, Any]):
@@ -53,11 +69,9 @@ class Facts(dict[str, Any]):
         if name.startswith("custom."):
             return lead.custom.get(name.split(".", 1)[1])
         if name == "days_since_last_activity":
-            times = [e.at for e in lead.events]
-            return (self.now - max(times)).total_seconds() / 86400 if times else None
+            return days_idle(lead.events, self.now)
         match = _EVENT_FIELD.match(name)
         if match:
-            kind, window = match.group(1), match.group(2)
-            return sum(1 for e in lead.events if e.type == kind
-                       and (window is None or (self.now - e.at).total_seconds() <= int(window) * 86400))
+            window = match.group(2)
+            return count_events(lead.events, match.group(1), int(window) * 86400 if window else None, self.now)
         return None
