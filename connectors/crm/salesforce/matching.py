@@ -94,14 +94,21 @@ class Matcher:
 
     def _record(self, kind: str, row: dict[str, Any]) -> CrmRecord:
         mapping = self.lead_fields if kind == "lead" else self.contact_fields
-        fields: dict[str, Any] = {}
-        for logical, crm in mapping.items():
-            value = row.get(crm)
-            if value in (None, "") or self.placeholders.get(logical) == value:
-                continue  # a placeholder is a blank that Salesforce insisted on; real data may fill it
-            fields[logical] = value
+        fields = logical_values(row, mapping, self.placeholders, self.directory)
         owner = self.directory.owner_name(str(row.get("OwnerId") or "") or None)
         if owner is not None:
             fields["owner"] = owner
         return CrmRecord(crm_id=str(row["Id"]), object_type=kind, email=row.get("Email"),
                          lead_key=fields.get("lead_key"), owner=owner, fields=fields)
+
+
+def logical_values(row: dict[str, Any], mapping: dict[str, str], placeholders: dict[str, str],
+                   directory: Directory) -> dict[str, Any]:
+    """A Salesforce row's mapped values by logical name; owners as e-mail or queue name."""
+    fields: dict[str, Any] = {}
+    for logical, crm in mapping.items():
+        value = row.get(crm)
+        if value in (None, "") or placeholders.get(logical) == value:
+            continue  # a placeholder is a blank that Salesforce insisted on; real data may fill it
+        fields[logical] = directory.owner_name(str(value)) if logical == "owner" else value
+    return fields

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from simple_salesforce.format import format_soql
 
+from connectors.crm.salesforce.matching import logical_values
 from connectors.crm.salesforce.soql import field_list
 from connectors.errors import ConfigError
 from connectors.sources.crm_unrouted import UnroutedRecord
@@ -52,14 +53,5 @@ def fetch_unrouted_leads(sink: SalesforceSink, after: tuple[datetime, str] | Non
     rows = list(sink.client.query(soql))
     sink.directory.learn(str(r.get("OwnerId") or "") for r in rows)
     return [UnroutedRecord(crm_id=str(row["Id"]), modified_at=_parse_time(str(row["LastModifiedDate"])),
-                           fields=_logical(sink, row)) for row in rows]
-
-
-def _logical(sink: SalesforceSink, row: dict[str, Any]) -> dict[str, Any]:
-    fields: dict[str, Any] = {}
-    for logical, crm in sink.fields.items():
-        value = row.get(crm)
-        if value in (None, "") or sink.config.placeholders.get(logical) == value:
-            continue
-        fields[logical] = sink.directory.owner_name(str(value)) if logical == "owner" else value
-    return fields
+                           fields=logical_values(row, sink.fields, sink.config.placeholders, sink.directory))
+            for row in rows]
