@@ -1,6 +1,10 @@
-"""`leadsync validate --check-crm` for HubSpot: every mapped contact property exists (or gets created)."""
+"""Contact properties: `leadsync validate --check-crm` (every mapped one exists, or gets created), and
+reading a contact's properties back as logical fields."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 from hubspot.crm.properties import PropertyCreate
 
@@ -32,3 +36,12 @@ def check_properties(client: HubSpotClient, wanted: list[str], create_missing: b
 
 def _create(client: HubSpotClient, spec: PropertyCreate) -> None:
     client.call(lambda: client.properties.create("contacts", spec))
+
+
+def logical_values(props: Mapping[str, Any], fields: Mapping[str, str],
+                   owner_emails: Mapping[str, str]) -> dict[str, Any]:
+    """A contact's mapped, non-empty properties by logical name; the owner id as its e-mail when known."""
+    values = {logical: props[crm] for logical, crm in fields.items() if props.get(crm) not in (None, "")}
+    if "owner" in values:
+        values["owner"] = owner_emails.get(str(values["owner"]), str(values["owner"]))
+    return values

@@ -21,7 +21,7 @@ from hubspot.crm.contacts import (
 from connectors.crm.hubspot.client import HubSpotBadRequest, HubSpotClient
 from connectors.crm.hubspot.config import HubSpotConfig, HubSpotCredentials
 from connectors.crm.hubspot.lists import HubSpotLists
-from connectors.crm.hubspot.properties import check_properties
+from connectors.crm.hubspot.properties import check_properties, logical_values
 from connectors.crm.hubspot.results import batch_outcomes
 from connectors.crm.hubspot.unrouted import UnroutedContacts
 from connectors.errors import ConfigError
@@ -48,7 +48,6 @@ class HubSpotSink:
                                     searches_per_second=config.searches_per_second)
         self.lists = HubSpotLists(self.client)
         self.fields = config.mapping.resolved("hubspot")
-        self._logical = {crm: logical for logical, crm in self.fields.items()}
         self._owner_ids: dict[str, str] = {}
         self._owner_emails: dict[str, str] = {}
         self._owners_loaded = False
@@ -132,9 +131,7 @@ class HubSpotSink:
         return self.client.call(lambda: self.client.contacts.read(request, archived=False))
 
     def _record(self, crm_id: str, props: dict[str, Any], members: dict[str, set[str]]) -> CrmRecord:
-        fields = {self._logical[k]: v for k, v in props.items() if k in self._logical and v not in (None, "")}
-        if "owner" in fields:
-            fields["owner"] = self._owner_emails.get(str(fields["owner"]), str(fields["owner"]))
+        fields = logical_values(props, self.fields, self._owner_emails)
         return CrmRecord(crm_id=crm_id, object_type="contact", email=props.get("email"),
                          lead_key=fields.get("lead_key"), owner=fields.get("owner"), fields=fields,
                          lists=sorted(name for name, ids in members.items() if crm_id in ids))

@@ -17,6 +17,7 @@ from typing import Any
 from hubspot.crm.contacts import PublicObjectSearchRequest
 
 from connectors.crm.hubspot.client import HubSpotClient
+from connectors.crm.hubspot.properties import logical_values
 from connectors.errors import ConfigError
 from connectors.sources.crm_unrouted import UnroutedRecord
 
@@ -104,7 +105,5 @@ class UnroutedContacts:
         if not stamp or (key_field and props.get(key_field)):
             return None  # leadsync's own contact (a stale index entry may still show it)
         modified_at = datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).astimezone(UTC)
-        fields = {logical: props[crm] for logical, crm in self.fields.items() if props.get(crm) not in (None, "")}
-        if "owner" in fields:
-            fields["owner"] = self.owner_emails.get(str(fields["owner"]), str(fields["owner"]))
-        return UnroutedRecord(crm_id=crm_id, modified_at=modified_at, fields=fields)
+        return UnroutedRecord(crm_id=crm_id, modified_at=modified_at,
+                              fields=logical_values(props, self.fields, self.owner_emails))
