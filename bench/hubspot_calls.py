@@ -11,11 +11,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from crm_leads import OWNERS, leads_and_decisions
 from hubspot import HubSpot
 from hubspot.crm.contacts import (
     BatchInputSimplePublicObjectBatchInputUpsert,
@@ -31,8 +31,6 @@ from connectors.crm.plan import PlanItem, plan_changes
 from connectors.records import Decision, Lead
 from tests.emulators.hubspot import HubSpotEmulator
 
-OWNERS = ["alice@ourco.example", "bob@ourco.example"]
-
 
 def emulator() -> HubSpotEmulator:
     emu = HubSpotEmulator().start()
@@ -43,17 +41,6 @@ def emulator() -> HubSpotEmulator:
         emu.account.properties[name] = "string"
     emu.faults.window_max = 10**9
     return emu
-
-
-def leads_and_decisions(n: int) -> tuple[list[Lead], list[Decision]]:
-    now = datetime(2026, 3, 2, tzinfo=UTC)
-    leads = [Lead(lead_key=f"k{i}", source="bench", source_record_id=str(i), received_at=now,
-                  email=f"p{i}@co{i % 300}.example", first_name=f"P{i}", last_name="Lee", company="Co")
-             for i in range(n)]
-    decisions = [Decision(lead_key=f"k{i}", qualification="qualified", score=30 + i % 50, grade="B",
-                          mql=i % 50 >= 30, owner=OWNERS[i % 2], status="NEW", lists_add=["Nurture"],
-                          ruleset_version="1", explanation="bench") for i in range(n)]
-    return leads, decisions
 
 
 def run_sink(emu: HubSpotEmulator, leads: list[Lead], decisions: list[Decision], batch: int = 1000) -> None:
@@ -83,7 +70,7 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=1000)
     parser.add_argument("--big", type=int, default=10_000)
     args = parser.parse_args()
-    leads, decisions = leads_and_decisions(args.leads)
+    leads, decisions = leads_and_decisions(args.leads, "NEW", "NEW")
 
     ours = emulator()
     run_sink(ours, leads, decisions)
@@ -99,7 +86,7 @@ def main() -> None:
     per_record_calls = sum(theirs.calls.values())
     theirs.stop()
 
-    big_leads, big_decisions = leads_and_decisions(args.big)
+    big_leads, big_decisions = leads_and_decisions(args.big, "NEW", "NEW")
     limited = emulator()
     limited.faults.window_max, limited.faults.window_seconds = 190, 10.0
     started = time.perf_counter()

@@ -12,11 +12,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from crm_leads import OWNERS, leads_and_decisions
 from simple_salesforce.format import format_soql
 
 from connectors.crm.plan import PlanItem, plan_changes
@@ -24,7 +24,6 @@ from connectors.crm.salesforce import SalesforceConfig, SalesforceSink
 from connectors.records import Decision, Lead
 from tests.emulators.salesforce import SalesforceEmulator, salesforce_client
 
-OWNERS = ["alice@ourco.example", "bob@ourco.example"]
 STATUSES = ["Open - Not Contacted", "Working - Contacted"]
 WRITES = ("composite", "bulk", "sobject_create", "sobject_update", "sobject_upsert", "sobject_delete")
 
@@ -45,17 +44,6 @@ def emulator() -> SalesforceEmulator:
 
 def writes(emu: SalesforceEmulator) -> int:
     return sum(n for name, n in emu.calls.items() if name.startswith(WRITES))
-
-
-def leads_and_decisions(n: int) -> tuple[list[Lead], list[Decision]]:
-    now = datetime(2026, 3, 2, tzinfo=UTC)
-    leads = [Lead(lead_key=f"k{i}", source="bench", source_record_id=str(i), received_at=now,
-                  email=f"p{i}@co{i % 300}.example", first_name=f"P{i}", last_name="Lee", company="Co")
-             for i in range(n)]
-    decisions = [Decision(lead_key=f"k{i}", qualification="qualified", score=30 + i % 50, grade="B",
-                          mql=i % 50 >= 30, owner=OWNERS[i % 2], status=STATUSES[i % 50 >= 30],
-                          lists_add=["Nurture"], ruleset_version="1", explanation="bench") for i in range(n)]
-    return leads, decisions
 
 
 def run_sink(emu: SalesforceEmulator, leads: list[Lead], decisions: list[Decision], batch: int = 1000) -> None:
@@ -88,7 +76,7 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=1000)
     parser.add_argument("--latency", type=float, default=0.02, help="seconds added to every request")
     args = parser.parse_args()
-    leads, decisions = leads_and_decisions(args.leads)
+    leads, decisions = leads_and_decisions(args.leads, *STATUSES)
 
     ours = emulator()
     ours.faults.latency = args.latency
