@@ -52,9 +52,12 @@ class Attribution(BaseModel):
 class Event(BaseModel):
     """A behavioural event (e-mail open, page visit...) counted by the scoring rules."""
 
-    type: str
-    at: datetime
+    type: str = Field(description="The rules' event type, e.g. pricing_page_visit, email_open, unsubscribe.")
+    at: datetime = Field(description="When it happened (the vendor's timestamp, not the capture time).")
     detail: str | None = None
+    properties: dict[str, Any] = Field(default_factory=dict,
+                                       description="Vendor facts rules may test: path, url, campaign, machine_open...")
+    event_id: str | None = Field(default=None, description="The vendor's id (sg_event_id, messageId): dedupe key.")
 
 
 class Lead(BaseModel):
@@ -89,6 +92,10 @@ class Lead(BaseModel):
     is_spam: bool = False
     submission_ids: list[str] = Field(default_factory=list, description="Inbox ids merged into this lead.")
     crm_id: str | None = Field(default=None, description="The CRM record this lead was read from (CRM as a source).")
+    anonymous_ids: list[str] = Field(default_factory=list,
+                                     description="Tracking ids (Segment anonymousId) known to belong to this person.")
+    events_only: bool = Field(default=False, description="Carries behaviour, no lead data: never creates a CRM "
+                                                          "lead by itself (tracking calls, e-mail engagement).")
 
     @property
     def email_domain(self) -> str | None:
@@ -188,3 +195,27 @@ class RecordOutcome(BaseModel):
     error_code: str | None = None
     error_message: str | None = None
     retriable: bool = False
+
+
+HandoffKind = Literal["routed", "mql", "rerouted", "nurture_followup"]
+
+
+class Handoff(BaseModel):
+    """A lead put in a rep's hands: the cause of a follow-up task, a notification and an SLA clock.
+
+    Made by the process stage in the same transaction as the decision that causes it; `key` is the
+    idempotency key (lead, kind, owner, hand-off time) every follow-up write is deduplicated on.
+    """
+
+    key: str
+    lead_key: str
+    kind: HandoffKind
+    owner: str = Field(description="Owner e-mail.")
+    team: str | None = None
+    crm_id: str | None = None
+    at: datetime
+    name: str = ""
+    company: str | None = None
+    score: float = 0
+    source: str = ""
+    explanation: str = ""
