@@ -94,6 +94,7 @@ class Lead(BaseModel):
     crm_id: str | None = Field(default=None, description="The CRM record this lead was read from (CRM as a source).")
     anonymous_ids: list[str] = Field(default_factory=list,
                                      description="Tracking ids (Segment anonymousId) known to belong to this person.")
+    email_invalid: bool | None = Field(default=None, description="The address hard-bounced (e-mail engagement).")
     events_only: bool = Field(default=False, description="Carries behaviour, no lead data: never creates a CRM "
                                                           "lead by itself (tracking calls, e-mail engagement).")
 
@@ -104,6 +105,31 @@ class Lead(BaseModel):
     @property
     def display_name(self) -> str:
         return " ".join(p for p in (self.first_name, self.last_name) if p) or "(no name)"
+
+
+Stage = Literal["new", "nurture", "mql", "worked", "recycled", "unqualified", "disqualified"]
+
+
+class StageTransition(BaseModel):
+    """A lifecycle move with its time and cause, e.g. nurture -> mql "crossed 60 on 2026-11-28: pricing page visit"."""
+
+    from_stage: Stage | None
+    to_stage: Stage
+    at: datetime
+    cause: str
+
+
+class ProfileState(BaseModel):
+    """What the rules need to know of a person's past to decide the stage now (read from the profile store)."""
+
+    stage: Stage | None = Field(default=None, description="None: never decided before.")
+    stage_since: datetime | None = None
+    mql_at: datetime | None = None
+    owner: str | None = None
+    worked: bool = Field(default=False, description="A rep touched the lead (CRM status moved off the initial value).")
+    last_activity_at: datetime | None = None
+    compacted_event_counts: dict[str, int] = Field(
+        default_factory=dict, description="Events older than the kept history, counted per type.")
 
 
 class ScoreLine(BaseModel):
@@ -144,6 +170,10 @@ class Decision(BaseModel):
     lists_remove: list[str] = Field(default_factory=list)
     ruleset_version: str = ""
     explanation: str = ""
+    stage: Stage | None = Field(default=None, description="Lifecycle stage after this decision.")
+    transition: StageTransition | None = Field(default=None, description="Set when this decision moves the stage.")
+    next_rescore_at: datetime | None = Field(
+        default=None, description="When time alone next changes the score (a window expiring, a decay step).")
 
 
 class CrmRecord(BaseModel):

@@ -160,7 +160,9 @@ def build_evaluator(spec: RulesFile, version: str) -> tuple[Evaluator, str]:
         "behaviour_score": _round2("behaviour"), "score_lines": "score_lines", "grade": "grade",
         "mql": "mql", "status_key": "status_key", "status": f"{src.const(status)}[status_key]",
         "lists_add": "lists_add", "lists_remove": "lists_remove", "ruleset_version": src.const(version),
-        "explanation": "''", **{name: "None" for name in ROUTE_FIELDS}}
+        "explanation": "''", **{name: "None" for name in ROUTE_FIELDS},
+        # Lifecycle fields: set after deciding, from the profile's past (none without a profile store).
+        "stage": "None", "transition": "None", "next_rescore_at": "None"}
     if set(values) != set(DECISION_FIELDS):  # Decision gained or lost a field: this must be taught about it
         raise TypeError(f"compiled evaluator does not know Decision fields {set(values) ^ set(DECISION_FIELDS)}")
     # Field names come from the Decision model itself (identifiers), so they may be literal keys.

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from connectors.records import CrmRecord, Decision, Lead, SkippedRep
+from connectors.records import CrmRecord, Decision, Lead, ProfileState, SkippedRep
 from rules.assign import KEPT_METHODS, Route, Router
 from rules.compiled import Evaluator, build_evaluator
 from rules.conditions import Predicate, referenced_fields
@@ -30,6 +30,8 @@ class DecisionContext:
     account_owners: Mapping[str, str] = field(default_factory=dict)
     rotation: RotationState = field(default_factory=RotationState)
     pinned_owners: Mapping[str, str] = field(default_factory=dict)
+    profiles: Mapping[str, ProfileState] = field(default_factory=dict)
+    """Each lead's past (stage, mql_at, owner, worked) by lead key, for stage transitions."""
 
 
 @dataclass(frozen=True)

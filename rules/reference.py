@@ -68,7 +68,8 @@ def _decide_one(ruleset: Ruleset, lead: Lead, ctx: DecisionContext, state: Rotat
         grade=grade, mql=mql, owner=route.owner, queue=route.queue, team=route.team,
         routing_rule_id=route.rule_id, routing_method=route.method, routing_reason=route.reason,
         skipped=route.skipped, status_key=status_key, status=status, lists_add=lists_add,
-        lists_remove=lists_remove, ruleset_version=ruleset.version)
+        lists_remove=lists_remove, ruleset_version=ruleset.version, stage=None, transition=None,
+        next_rescore_at=None)
     decision.explanation = explain(decision, spec.scoring.mql_threshold)
     return decision, route
 

@@ -255,7 +255,8 @@ def test_trusted_decision_equals_a_validated_one() -> None:
         "score_lines": [ScoreLine(rule_id="a", points=10.0, kind="fit")], "grade": "C", "mql": False,
         "owner": A, "queue": None, "team": "t", "routing_rule_id": "r", "routing_method": "round_robin",
         "routing_reason": "team t", "skipped": [SkippedRep(owner=B, reason="inactive")], "status_key": "new",
-        "status": "New", "lists_add": ["L"], "lists_remove": [], "ruleset_version": "1", "explanation": "e"}
+        "status": "New", "lists_add": ["L"], "lists_remove": [], "ruleset_version": "1", "explanation": "e",
+        "stage": "new", "transition": None, "next_rescore_at": None}
     validated = Decision(**fields)
     filled = trusted(Decision, {name: fields[name] for name in DECISION_FIELDS}, set(DECISION_FIELDS))
     assert filled == validated and filled.model_dump_json() == validated.model_dump_json()
