@@ -14,6 +14,13 @@ import yaml
 
 Path = tuple[str | int, ...]
 
+# A YAML alias repeats its anchored node wherever it is used, so a few lines can stand for billions of
+# nodes ("billion laughs"). Real config reuses a block a few times; these bounds stop a bomb in
+# milliseconds while leaving room for any hand-written file.
+MAX_NODES = 200_000
+MAX_ALIAS_EXPANSION = 20_000
+MAX_DEPTH = 100
+
 
 @dataclass
 class YamlDocument:
@@ -55,24 +62,65 @@ def parse_yaml(text: str, filename: str) -> YamlDocument:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         raise YamlSyntaxError(filename, (mark.line + 1) if mark else 1, str(exc.problem or exc)) from None
+    except RecursionError:  # the composer recurses once per nesting level
+        raise YamlSyntaxError(filename, 1, f"nested more than {MAX_DEPTH} levels deep") from None
     doc = YamlDocument(filename=filename, data=None)
     if node is None:
         return doc
-    doc.data = _convert(node, (), doc.lines)
+    doc.data = _Converter(filename, doc.lines).convert(node, (), 1)
     return doc
 
 
-def _convert(node: yaml.Node, path: Path, lines: dict[Path, int]) -> Any:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = _scalar(key_node)
-            result[key] = _convert(value_node, (*path, str(key)), lines)
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_convert(item, (*path, index), lines) for index, item in enumerate(node.value)]
-    return _scalar(node)
+class _Converter:
+    """Node graph -> plain data, refusing alias bombs, alias cycles and absurd nesting with file:line."""
+
+    def __init__(self, filename: str, lines: dict[Path, int]) -> None:
+        self.filename = filename
+        self.lines = lines
+        self.nodes = 0
+        self.expanded = 0
+        self.seen: set[int] = set()  # ids of nodes already converted once: meeting one again is an alias
+        self.open: set[int] = set()  # collections on the current path: meeting one again is a cycle
+
+    def convert(self, node: yaml.Node, path: Path, line: int, in_alias: bool = False) -> Any:
+        """`line` is where the node is used: inside an alias's expansion, the line of the alias."""
+        in_alias = in_alias or id(node) in self.seen
+        self._count(node, path, line, in_alias)
+        self.lines[path] = node.start_mark.line + 1
+        if not isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            return _scalar(node)
+        self.open.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                return [self.convert(item, (*path, index), self._line(item, line, in_alias), in_alias)
+                        for index, item in enumerate(node.value)]
+            result: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                key = _scalar(key_node)
+                # an alias has no mark of its own: the key it is the value of is where it is used
+                used = line if in_alias else key_node.start_mark.line + 1
+                result[key] = self.convert(value_node, (*path, str(key)), used, in_alias)
+            return result
+        finally:
+            self.open.discard(id(node))
+
+    def _line(self, item: yaml.Node, parent_line: int, in_alias: bool) -> int:
+        return parent_line if in_alias or id(item) in self.seen else item.start_mark.line + 1
+
+    def _count(self, node: yaml.Node, path: Path, line: int, in_alias: bool) -> None:
+        where = format_path(path)[:200]
+        if id(node) in self.open:
+            raise YamlSyntaxError(self.filename, line, f"{where}: an alias refers to a node that contains it")
+        if len(path) > MAX_DEPTH:
+            raise YamlSyntaxError(self.filename, line, f"{where}: nested more than {MAX_DEPTH} levels deep")
+        self.nodes += 1
+        self.seen.add(id(node))
+        self.expanded += in_alias
+        if self.expanded > MAX_ALIAS_EXPANSION:
+            raise YamlSyntaxError(self.filename, line, f"{where}: aliases expand to more than "
+                                  f"{MAX_ALIAS_EXPANSION:,} nodes (refused: an alias bomb?)")
+        if self.nodes > MAX_NODES:
+            raise YamlSyntaxError(self.filename, line, f"more than {MAX_NODES:,} nodes: far larger than any config")
 
 
 def _scalar(node: yaml.Node) -> Any:
