@@ -6,6 +6,7 @@ claimed ends the batch in exactly one place: done, dead letter, spam/test, or ba
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,6 +19,7 @@ from connectors.records import Decision, Lead, OutcomeStatus, RawSubmission, Rec
 from connectors.redaction import redact
 from connectors.sources.base import Prefetching, Source
 from flows.config.models import ProcessingConfig
+from flows.pipeline.isolate import StageError, Stages, push_isolating
 from flows.pipeline.merge import group_by_key, merge_leads
 from flows.state import DeadLetter, InboxRow, LedgerEntry, StateStore
 from rules import DecisionContext, RotationState, Ruleset
@@ -63,24 +65,37 @@ def process_rows(ctx: ProcessContext, rows: Sequence[InboxRow]) -> BatchResult:
     leads, rows_of_lead = _normalise(ctx, rows, result)
     if not leads:
         return result
+    open_rows = dict(rows_of_lead)  # the leads not settled yet: only these may be handed back
+
+    def give_up(lead: Lead, failure: StageError) -> None:
+        letters = [_letter(r, failure.stage, "system", failure.code, redact(failure.cause), lead.lead_key)
+                   for r in open_rows.pop(lead.lead_key, [])]
+        ctx.store.add_dead_letters(letters)
+        result.dead_letters += letters
+
     try:
-        decisions = _decide_and_push(ctx, leads, rows_of_lead, result)
+        result.decisions, given_up = push_isolating(
+            leads, lambda part: _decide_and_push(ctx, part, open_rows, result), give_up)
     except QuotaExhaustedError as exc:
-        _requeue(ctx, rows_of_lead, result, error=exc.code, count_attempt=False)
+        _requeue(ctx, open_rows, result, error=exc.code, count_attempt=False)
         result.stopped = f"CRM quota: {exc}"
         return result
     except RetriableError as exc:
-        _requeue_or_give_up(ctx, rows, rows_of_lead, result, exc)
+        _requeue_or_give_up(ctx, open_rows, result, exc)
         result.stopped = f"CRM unavailable: {exc}"
         return result
     except FatalError:
-        _requeue(ctx, rows_of_lead, result, error="fatal error, see run log", count_attempt=False)
+        _requeue(ctx, open_rows, result, error="fatal error, see run log", count_attempt=False)
         raise
     except BaseException:
-        # A bug or an interrupt: hand the rows back now rather than waiting for the lease to run out.
-        _requeue(ctx, rows_of_lead, result, error="interrupted by an unexpected error", count_attempt=True)
+        # An interrupt or a failure of the state store itself: hand the rows back now rather than
+        # waiting for the lease to run out.
+        _requeue(ctx, open_rows, result, error="interrupted by an unexpected error", count_attempt=True)
         raise
-    result.decisions = decisions
+    if given_up == len(leads) > 1:
+        # Not one odd record: every lead failed alone, so the fault is ours. Their dead letters say
+        # why; stop before the rest of the inbox follows them.
+        result.stopped = f"every lead of a batch failed at a later stage ({result.dead_letters[-1].code})"
     return result
 
 
@@ -93,6 +108,9 @@ def _normalise(ctx: ProcessContext, rows: Sequence[InboxRow],
     for row in rows:
         source = ctx.sources.get(row.raw.source)
         try:
+            if row.load_error is not None:
+                raise RecordRejectedError(f"{row.raw.source}/{row.raw.source_record_id}", "payload",
+                                          row.load_error, code="UNREADABLE_PAYLOAD")
             if source is None:
                 raise RecordRejectedError(f"{row.raw.source}/{row.raw.source_record_id}", "source",
                                           "no source of this name is configured", code="UNKNOWN_SOURCE")
@@ -126,8 +144,16 @@ def _normalise(ctx: ProcessContext, rows: Sequence[InboxRow],
     ctx.store.set_inbox_status(test, "test")
     result.spam, result.test = len(spam), len(test)
     row_by_id = {str(row.id): row for row in rows}
-    groups = group_by_key(leads)
-    merged = [merge_leads(group) for group in groups.values()]
+    merged: list[Lead] = []
+    letters: list[DeadLetter] = []
+    for key, group in group_by_key(leads).items():
+        try:
+            merged.append(merge_leads(group))
+        except Exception as exc:  # noqa: BLE001 - one person's submissions that cannot merge stop only them
+            letters += [_letter(row_by_id[i], "merge", "system", type(exc).__name__, redact(exc), key)
+                        for lead in group for i in lead.submission_ids]
+    ctx.store.add_dead_letters(letters)
+    result.dead_letters += letters
     rows_of_lead = {lead.lead_key: [row_by_id[i] for i in lead.submission_ids] for lead in merged}
     return merged, rows_of_lead
 
@@ -140,21 +166,26 @@ def _prefetch(ctx: ProcessContext, rows: Sequence[InboxRow]) -> None:
     for name, raws in by_source.items():
         source = ctx.sources.get(name)
         if isinstance(source, Prefetching):
-            source.prefetch(raws)
+            # Only a speed-up: to_lead reads each record itself, so a failed prefetch loses nothing.
+            with contextlib.suppress(Exception):
+                source.prefetch(raws)
 
 
-def _decide_and_push(ctx: ProcessContext, leads: list[Lead], rows_of_lead: dict[str, list[InboxRow]],
+def _decide_and_push(ctx: ProcessContext, leads: list[Lead], open_rows: dict[str, list[InboxRow]],
                      result: BatchResult) -> list[Decision]:
-    existing = ctx.sink.lookup(leads)
+    """Decide, plan and write one group of leads, then settle their rows; StageError names a failing stage."""
+    stages = Stages()
+    existing = stages.run("lookup", lambda: ctx.sink.lookup(leads))
     domains = sorted({lead.email_domain for lead in leads if lead.email_domain})
-    account_owners = ctx.sink.account_owners(domains) if ctx.ruleset.needs_account_owners() else {}
+    account_owners = stages.run("lookup", lambda: ctx.sink.account_owners(domains)
+                                if ctx.ruleset.needs_account_owners() else {})
     now = ctx.now()
 
-    def decide(state: dict[str, Any], pinned: dict[str, str]) -> tuple[list[Decision], dict[str, Any],
-                                                                     list[LedgerEntry]]:
-        batch = ctx.ruleset.decide(leads, DecisionContext(
+    def decide(state: dict[str, Any], pinned: dict[str, str]) -> tuple[
+            list[Decision], dict[str, Any], list[LedgerEntry]]:
+        batch = stages.run("rules", lambda: ctx.ruleset.decide(leads, DecisionContext(
             now=now, crm=existing, account_owners=account_owners,
-            rotation=RotationState.model_validate(state), pinned_owners=pinned))
+            rotation=RotationState.model_validate(state), pinned_owners=pinned)))
         # A lead pinned by an earlier, interrupted attempt keeps its turn; it is not a new one.
         entries = [LedgerEntry(lead_key=a.lead_key, team=a.team, owner=a.owner, method=a.method,
                                skipped=[(s.owner, s.reason) for s in a.skipped])
@@ -164,14 +195,15 @@ def _decide_and_push(ctx: ProcessContext, leads: list[Lead], rows_of_lead: dict[
     decisions = ctx.store.with_rotation(ROTATION, decide, [lead.lead_key for lead in leads], ctx.run_id)
     items = [PlanItem(lead, decision, existing.get(lead.lead_key)) for lead, decision in zip(leads, decisions,
                                                                                              strict=True)]
-    changes = plan_changes(items, ctx.managed_statuses, ctx.sink.mapped_fields())
-    outcomes = ctx.sink.apply(changes)
-    _settle(ctx, items, outcomes, rows_of_lead, result)
+    changes = stages.run("plan", lambda: plan_changes(items, ctx.managed_statuses, ctx.sink.mapped_fields()))
+    outcomes = stages.run("crm", lambda: ctx.sink.apply(changes))
+    stages.run("settle", lambda: _settle(ctx, items, outcomes, open_rows, result))
     return decisions
 
 
 def _settle(ctx: ProcessContext, items: Sequence[PlanItem], outcomes: Sequence[RecordOutcome],
             rows_of_lead: dict[str, list[InboxRow]], result: BatchResult) -> None:
+    """Record decisions and outcomes; the leads settled leave `rows_of_lead` (the batch's open rows)."""
     done: dict[int, str] = {}
     letters: list[DeadLetter] = []
     retry: list[int] = []
@@ -200,6 +232,8 @@ def _settle(ctx: ProcessContext, items: Sequence[PlanItem], outcomes: Sequence[R
     ctx.store.set_inbox_status(retry, "pending", error="CRM rejected the record with a transient error")
     result.dead_letters += letters
     result.requeued += len(retry)
+    for item in items:
+        rows_of_lead.pop(item.lead.lead_key, None)
 
 
 def _requeue(ctx: ProcessContext, rows_of_lead: Mapping[str, list[InboxRow]], result: BatchResult, *,
@@ -208,14 +242,14 @@ def _requeue(ctx: ProcessContext, rows_of_lead: Mapping[str, list[InboxRow]], re
     result.requeued += ctx.store.release_claims(ctx.run_id, ids, error, count_attempt=count_attempt)
 
 
-def _requeue_or_give_up(ctx: ProcessContext, rows: Sequence[InboxRow], rows_of_lead: Mapping[str, list[InboxRow]],
-                        result: BatchResult, exc: RetriableError) -> None:
-    claimed = {r.id for group in rows_of_lead.values() for r in group}
-    exhausted = [r for r in rows if r.id in claimed and r.attempts >= ctx.settings.max_attempts]
+def _requeue_or_give_up(ctx: ProcessContext, rows_of_lead: Mapping[str, list[InboxRow]], result: BatchResult,
+                        exc: RetriableError) -> None:
+    rows = [r for group in rows_of_lead.values() for r in group]
+    exhausted = [r for r in rows if r.attempts >= ctx.settings.max_attempts]
     letters = [_letter(r, "crm", "transient_exhausted", exc.code, str(exc)) for r in exhausted]
     ctx.store.add_dead_letters(letters)
     result.dead_letters += letters
-    again = [r.id for r in rows if r.id in claimed and r.attempts < ctx.settings.max_attempts]
+    again = [r.id for r in rows if r.attempts < ctx.settings.max_attempts]
     ctx.store.set_inbox_status(again, "pending", error=f"{exc.code}: CRM call failed after retries")
     result.requeued += len(again)
 

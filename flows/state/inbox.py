@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, or_, select, update
+from sqlalchemy import Connection, Engine, Text, and_, cast, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from connectors.records import RawSubmission
@@ -26,6 +26,7 @@ class InboxRow:
     id: int
     raw: RawSubmission
     attempts: int
+    load_error: str | None = None  # the stored payload could not be read back (the row is dead-lettered)
 
 
 def _insert(engine: Engine) -> Any:
@@ -127,7 +128,11 @@ class InboxStore:
         now = utcnow()
         claimable = or_(inbox.c.status == "pending",
                         and_(inbox.c.status == "processing", inbox.c.lease_until < now))
-        query = select(inbox).where(claimable).order_by(inbox.c.id).limit(limit)
+        # The payload comes back as text and is decoded row by row: one that cannot be decoded (nested
+        # deeper than the decoder allows) must fail alone, not the claim of every row after it.
+        columns = [c for c in inbox.c if c.name != "payload"]
+        query = select(*columns, cast(inbox.c.payload, Text).label("payload_text")).where(
+            claimable).order_by(inbox.c.id).limit(limit)
         if sources is not None:
             query = query.where(inbox.c.source.in_(list(sources)))
         if self.engine.dialect.name == "postgresql":
@@ -139,11 +144,13 @@ class InboxStore:
             conn.execute(update(inbox).where(inbox.c.id.in_([r.id for r in rows])).values(
                 status="processing", attempts=inbox.c.attempts + 1, claimed_by=run_id,
                 lease_until=now + lease, updated_at=now))
-        return [InboxRow(id=r.id, attempts=r.attempts + 1, raw=RawSubmission(
-            source=r.source, partition=r.partition, source_record_id=r.source_record_id,
-            received_at=as_utc(r.received_at) or now, cursor_value=r.cursor_value,
-            payload=r.payload if isinstance(r.payload, dict) else json.loads(r.payload),
-        )) for r in rows]
+        claimed = []
+        for r in rows:
+            payload, error = _decode_payload(r.payload_text)
+            claimed.append(InboxRow(id=r.id, attempts=r.attempts + 1, load_error=error, raw=RawSubmission(
+                source=r.source, partition=r.partition, source_record_id=r.source_record_id,
+                received_at=as_utc(r.received_at) or now, cursor_value=r.cursor_value, payload=payload)))
+        return claimed
 
     def release_dead_claims(self) -> int:
         """Put back rows claimed by runs on this host whose process no longer exists (crash recovery)."""
@@ -195,6 +202,18 @@ class InboxStore:
                 inbox.c.id.in_(list(ids)), inbox.c.status == "processing", inbox.c.claimed_by == run_id,
             ).values(**values))
             return int(result.rowcount or 0)
+
+
+def _decode_payload(text: str | None) -> tuple[dict[str, Any], str | None]:
+    try:
+        payload = json.loads(text or "null")
+    except RecursionError:
+        return {}, "the stored payload is nested too deeply to decode"
+    except ValueError as exc:
+        return {}, f"the stored payload is not valid JSON ({type(exc).__name__})"
+    if not isinstance(payload, dict):
+        return {}, f"the stored payload is a JSON {type(payload).__name__}, not an object"
+    return payload, None
 
 
 def _pid_alive(pid: int) -> bool:
