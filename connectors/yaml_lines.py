@@ -19,7 +19,7 @@ Path = tuple[str | int, ...]
 # milliseconds while leaving room for any hand-written file.
 MAX_NODES = 200_000
 MAX_ALIAS_EXPANSION = 20_000
-MAX_DEPTH = 100
+MAX_DEPTH = 300  # rules nest conditions (not/any/all) a few hundred levels at most
 
 
 @dataclass
@@ -67,7 +67,10 @@ def parse_yaml(text: str, filename: str) -> YamlDocument:
     doc = YamlDocument(filename=filename, data=None)
     if node is None:
         return doc
-    doc.data = _Converter(filename, doc.lines).convert(node, (), 1)
+    try:
+        doc.data = _Converter(filename, doc.lines).convert(node, (), 1)
+    except RecursionError:  # MAX_DEPTH is checked, but the caller's own stack may already be deep
+        raise YamlSyntaxError(filename, 1, "nested too deeply to read") from None
     return doc
 
 
