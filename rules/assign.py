@@ -16,6 +16,23 @@ from rules.models import Assign, Routing
 from rules.routing import RotationState, pick_from_team, unavailable_reason
 
 KEPT_METHODS = frozenset({"kept_existing_owner", "kept_previous_assignment"})
+EARLIER_ATTEMPT = "assigned by an earlier attempt of this run"
+
+
+@dataclass(frozen=True, slots=True)
+class PinnedRoute:
+    """The route an earlier, interrupted attempt gave a lead: its turn is taken, so it is reused as it was.
+
+    Only the owner is needed to keep the lead in place; the rest lets the explanation still name
+    the routing rule and reason that placed it (rows written before these were kept have only the owner).
+    """
+
+    owner: str
+    team: str | None = None
+    rule_id: str | None = None
+    method: str = "kept_previous_assignment"
+    reason: str = EARLIER_ATTEMPT
+    skipped: tuple[SkippedRep, ...] = ()
 
 
 @dataclass(slots=True)
@@ -27,6 +44,7 @@ class Route:
     method: str = "default"
     reason: str = ""
     skipped: list[SkippedRep] = field(default_factory=list)
+    kept: bool = False  # the lead stays where it is (CRM owner or an earlier attempt): no new turn taken
 
 
 class Router:
@@ -51,16 +69,24 @@ class Router:
         team = assign.team or ""
         return _Plan("team", rule_id, team, f"team {team} ({self.routing.teams[team].method.replace('_', ' ')})")
 
-    def keep(self, current: str | None, lead_key: str, pinned_owners: Mapping[str, str]) -> Route | None:
+    def keep(self, current: str | None, lead_key: str,
+             pinned_owners: Mapping[str, str | PinnedRoute]) -> Route | None:
         """The route that leaves the lead where it is, or None when it must be routed."""
-        # A lead parked in one of our queues is not owned: it is waiting to be routed.
-        if self.routing.never_reassign_owned and current and current not in self.queue_names:
-            return Route(owner=current, method="kept_existing_owner", reason="already owned in the CRM")
         pinned = pinned_owners.get(lead_key)
-        if pinned:
-            return Route(owner=pinned, method="kept_previous_assignment",
-                         reason="assigned by an earlier attempt of this run")
-        return None
+        if isinstance(pinned, str):
+            pinned = PinnedRoute(owner=pinned) if pinned else None
+        # A lead parked in one of our queues is not owned: it is waiting to be routed.
+        owned = self.routing.never_reassign_owned and current and current not in self.queue_names
+        # Owned by the very owner an earlier attempt gave it (a crash after the CRM write): that attempt's
+        # rule and reason still explain the route better than "already owned".
+        if owned and (pinned is None or pinned.owner.lower() != str(current).lower()):
+            return Route(owner=current, method="kept_existing_owner", reason="already owned in the CRM", kept=True)
+        if pinned is None:
+            return None
+        # The ledger holds a queue route's queue in its owner column.
+        owner, queue = (None, pinned.owner) if pinned.owner in self.queue_names else (pinned.owner, None)
+        return Route(owner=owner, queue=queue, team=pinned.team, rule_id=pinned.rule_id, method=pinned.method,
+                     reason=pinned.reason, skipped=list(pinned.skipped), kept=True)
 
     def place(self, first_match: int, account_owner: str | None, domain: str | None, now: datetime,
               state: RotationState) -> Route:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from connectors.records import CrmRecord, Decision, Lead, ProfileState, SkippedRep
-from rules.assign import KEPT_METHODS, Route, Router
+from rules.assign import KEPT_METHODS, PinnedRoute, Route, Router
 from rules.compiled import Evaluator, build_evaluator
 from rules.conditions import Predicate, referenced_fields
 from rules.explain import Explainer
@@ -29,7 +29,8 @@ class DecisionContext:
     crm: Mapping[str, CrmRecord] = field(default_factory=dict)
     account_owners: Mapping[str, str] = field(default_factory=dict)
     rotation: RotationState = field(default_factory=RotationState)
-    pinned_owners: Mapping[str, str] = field(default_factory=dict)
+    pinned_owners: Mapping[str, str | PinnedRoute] = field(default_factory=dict)
+    """Routes earlier, interrupted attempts gave leads (by lead key): reused, no new turn taken."""
     profiles: Mapping[str, ProfileState] = field(default_factory=dict)
     """Each lead's past (stage, mql_at, owner, worked) by lead key, for stage transitions."""
 
@@ -42,6 +43,8 @@ class RotationEntry:
     method: str
     skipped: list[SkippedRep]
     at: datetime
+    rule_id: str | None = None
+    reason: str = ""
 
 
 DecideOne = Callable[[Lead, "DecisionContext", RotationState], tuple[Decision, Route]]
@@ -141,7 +144,7 @@ class Ruleset:
             values["skipped"] = route.skipped
             values["explanation"] = explain(values, fit, behaviour)
             decisions.append(trusted(Decision, values, fields_set.copy()))
-            if route.method not in KEPT_METHODS:
+            if not route.kept and route.method not in KEPT_METHODS:
                 entries.append(_rotation_entry(key, route, now))
         return BatchDecision(decisions=decisions, rotation=state, assignments=entries)
 
@@ -154,9 +157,9 @@ class Ruleset:
         for lead in leads:
             decision, route = decide_one(lead, ctx, state)
             decisions.append(decision)
-            if route.method not in KEPT_METHODS:
+            if not route.kept and route.method not in KEPT_METHODS:
                 entries.append(RotationEntry(lead.lead_key, route.team, route.owner or route.queue, route.method,
-                                             route.skipped, ctx.now))
+                                             route.skipped, ctx.now, route.rule_id, route.reason))
         return BatchDecision(decisions=decisions, rotation=state, assignments=entries)
 
 
@@ -166,5 +169,6 @@ def _rotation_entry(lead_key: str, route: Route, now: datetime) -> RotationEntry
     entry = object.__new__(RotationEntry)
     object.__setattr__(entry, "__dict__", {"lead_key": lead_key, "team": route.team,
                                            "owner": route.owner or route.queue, "method": route.method,
-                                           "skipped": route.skipped, "at": now})
+                                           "skipped": route.skipped, "at": now, "rule_id": route.rule_id,
+                                           "reason": route.reason})
     return entry

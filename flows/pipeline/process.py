@@ -23,6 +23,7 @@ from flows.pipeline.isolate import StageError, Stages, push_isolating
 from flows.pipeline.merge import group_by_key, merge_leads
 from flows.state import DeadLetter, InboxRow, LedgerEntry, StateStore
 from rules import DecisionContext, RotationState, Ruleset
+from rules.assign import PinnedRoute
 
 ROTATION = "default"
 
@@ -181,14 +182,15 @@ def _decide_and_push(ctx: ProcessContext, leads: list[Lead], open_rows: dict[str
                                 if ctx.ruleset.needs_account_owners() else {})
     now = ctx.now()
 
-    def decide(state: dict[str, Any], pinned: dict[str, str]) -> tuple[
+    def decide(state: dict[str, Any], pinned: dict[str, PinnedRoute]) -> tuple[
             list[Decision], dict[str, Any], list[LedgerEntry]]:
         batch = stages.run("rules", lambda: ctx.ruleset.decide(leads, DecisionContext(
             now=now, crm=existing, account_owners=account_owners,
             rotation=RotationState.model_validate(state), pinned_owners=pinned)))
         # A lead pinned by an earlier, interrupted attempt keeps its turn; it is not a new one.
         entries = [LedgerEntry(lead_key=a.lead_key, team=a.team, owner=a.owner, method=a.method,
-                               skipped=[(s.owner, s.reason) for s in a.skipped])
+                               skipped=[(s.owner, s.reason) for s in a.skipped], rule_id=a.rule_id,
+                               reason=a.reason)
                    for a in batch.assignments if a.lead_key not in pinned]
         return batch.decisions, batch.rotation.model_dump(mode="json"), entries
 

@@ -9,11 +9,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, Row, select, update
 
+from connectors.records import SkippedRep
 from connectors.redaction import redact
 from flows.state.engine import utcnow
 from flows.state.schema import decisions, rotation_ledger, rotation_state, runs
+from rules.assign import PinnedRoute
 
 T = TypeVar("T")
 
@@ -25,6 +27,8 @@ class LedgerEntry:
     owner: str | None
     method: str
     skipped: list[tuple[str, str]]
+    rule_id: str | None = None
+    reason: str | None = None
 
 
 class LedgerStore:
@@ -33,14 +37,15 @@ class LedgerStore:
     # rotation ---------------------------------------------------------------------------------
 
     def with_rotation(self, name: str,
-                      decide: Callable[[dict[str, Any], dict[str, str]], tuple[T, dict[str, Any], list[LedgerEntry]]],
+                      decide: Callable[[dict[str, Any], dict[str, PinnedRoute]],
+                                       tuple[T, dict[str, Any], list[LedgerEntry]]],
                       lead_keys: Sequence[str], run_id: str) -> T:
         """Read the rotation state under a lock, decide, write state and ledger rows, in one transaction.
 
-        `decide(state, pinned)` gets the current state and the owners earlier attempts already gave
-        these leads; it returns (result, new state, ledger entries). On PostgreSQL the state row is
-        locked FOR UPDATE, on SQLite the transaction holds the write lock (BEGIN IMMEDIATE), so two
-        concurrent runs can never hand out the same turn.
+        `decide(state, pinned)` gets the current state and the routes (owner, rule, reason) earlier
+        attempts already gave these leads; it returns (result, new state, ledger entries). On
+        PostgreSQL the state row is locked FOR UPDATE, on SQLite the transaction holds the write lock
+        (BEGIN IMMEDIATE), so two concurrent runs can never hand out the same turn.
         """
         now = utcnow()
         with self.engine.begin() as conn:
@@ -57,6 +62,7 @@ class LedgerStore:
                 conn.execute(rotation_ledger.insert(), [{
                     "run_id": run_id, "lead_key": e.lead_key, "team": e.team, "owner": e.owner,
                     "method": e.method, "skipped": [list(s) for s in e.skipped], "at": now,
+                    "rule_id": e.rule_id, "reason": e.reason,
                 } for e in entries])
             return result
 
@@ -69,13 +75,13 @@ class LedgerStore:
                 name=name, state={}, version=0, updated_at=utcnow()).on_conflict_do_nothing(
                 index_elements=["name"]))
 
-    def _pinned_owners(self, conn: Connection, lead_keys: Sequence[str]) -> dict[str, str]:
+    def _pinned_owners(self, conn: Connection, lead_keys: Sequence[str]) -> dict[str, PinnedRoute]:
         if not lead_keys:
             return {}
-        rows = conn.execute(select(rotation_ledger.c.lead_key, rotation_ledger.c.owner).where(
+        rows = conn.execute(select(rotation_ledger).where(
             rotation_ledger.c.lead_key.in_(list(lead_keys)), rotation_ledger.c.owner.is_not(None),
         ).order_by(rotation_ledger.c.id))
-        return {r.lead_key: r.owner for r in rows}
+        return {r.lead_key: _pinned_route(r) for r in rows}
 
     def rotation_ledger_rows(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
@@ -116,3 +122,11 @@ class LedgerStore:
         with self.engine.connect() as conn:
             rows = conn.execute(select(runs).order_by(runs.c.started_at.desc()).limit(limit))
             return [dict(r._mapping) for r in rows]
+
+
+def _pinned_route(row: Row[Any]) -> PinnedRoute:
+    if row.reason is None:  # written before rule and reason were kept: only the owner is known
+        return PinnedRoute(owner=row.owner, team=row.team)
+    skipped = tuple(SkippedRep(owner=owner, reason=reason) for owner, reason in row.skipped or [])
+    return PinnedRoute(owner=row.owner, team=row.team, rule_id=row.rule_id, method=row.method,
+                       reason=row.reason, skipped=skipped)

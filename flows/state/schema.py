@@ -100,6 +100,9 @@ rotation_ledger = Table(
     Column("method", String(50), nullable=False),
     Column("skipped", JSON, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
+    # The routing rule and reason of the turn, so a lead pinned after a crash still explains its route.
+    Column("rule_id", String(200)),
+    Column("reason", Text),
 )
 Index("ix_rotation_ledger_lead_key", rotation_ledger.c.lead_key)
 

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from connectors.records import CrmRecord
+from connectors.records import CrmRecord, SkippedRep
 from rules import DecisionContext, RotationState, Ruleset
+from rules.assign import PinnedRoute
 from tests.rules.builders import MONDAY_10_UTC, lead, ruleset
 
 A, B, C = "alice@ourco.example", "bob@ourco.example", "carol@ourco.example"
@@ -149,6 +150,45 @@ def test_pinned_owner_from_an_interrupted_attempt_takes_no_new_turn() -> None:
     assert [d.owner for d in batch.decisions] == [B, A]
     assert [e.lead_key for e in batch.assignments] == ["k1"]
     assert batch.rotation.teams["t"].seq == 1
+
+
+def decide_both(rs: Ruleset, leads: list[Any], ctx: DecisionContext) -> list[Any]:
+    from rules.reference import decide_interpreted
+
+    compiled, interpreted = rs.decide(leads, ctx), decide_interpreted(rs, leads, ctx)
+    assert compiled.decisions == interpreted.decisions
+    assert [e.lead_key for e in compiled.assignments] == [e.lead_key for e in interpreted.assignments]
+    return [compiled, *compiled.decisions]
+
+
+PINNED = PinnedRoute(owner=B, team="t", rule_id="to-team", method="round_robin",
+                     reason="team t (round robin)", skipped=(SkippedRep(owner=A, reason="out of office"),))
+
+
+def test_pinned_route_keeps_its_rule_and_reason_after_a_crash() -> None:
+    batch, kept, fresh = decide_both(routed(), [lead(0), lead(1)],
+                                     DecisionContext(now=MONDAY_10_UTC, pinned_owners={"k0": PINNED}))
+    assert (kept.owner, kept.team, kept.routing_rule_id, kept.routing_method, kept.routing_reason) == (
+        B, "t", "to-team", "round_robin", "team t (round robin)")
+    assert "by rule to-team" in kept.explanation and "earlier attempt" not in kept.explanation
+    assert kept.skipped == [SkippedRep(owner=A, reason="out of office")]
+    assert [e.lead_key for e in batch.assignments] == ["k1"]  # the pinned lead takes no new turn
+    assert batch.rotation.teams["t"].seq == 1 and fresh.owner == A
+
+
+@pytest.mark.parametrize(("crm_owner", "method"), [(B.upper(), "round_robin"), (A, "kept_existing_owner")])
+def test_owned_by_the_pinned_owner_is_explained_by_the_pin(crm_owner: str, method: str) -> None:
+    """A crash after the CRM write: the owner there is the pinned one, so its rule still explains it."""
+    crm = {"k0": CrmRecord(crm_id="1", owner=crm_owner)}
+    _, decision = decide_both(routed(), [lead(0)], DecisionContext(now=MONDAY_10_UTC, crm=crm,
+                                                                   pinned_owners={"k0": PINNED}))
+    assert decision.routing_method == method
+
+
+def test_pinned_queue_route_stays_a_queue() -> None:
+    pin = PinnedRoute(owner="Unassigned", method="default", reason="no routing rule matched; queue Unassigned")
+    _, decision = decide_both(routed(), [lead(0)], DecisionContext(now=MONDAY_10_UTC, pinned_owners={"k0": pin}))
+    assert (decision.owner, decision.queue, decision.routing_method) == (None, "Unassigned", "default")
 
 
 def test_the_input_state_is_not_mutated() -> None:

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from connectors.errors import ConfigError, FatalError
-from connectors.records import RawSubmission
+from connectors.records import RawSubmission, SkippedRep
 from connectors.sources.base import Page
 from flows.state import DeadLetter, LedgerEntry, StateStore
+from rules.assign import PinnedRoute
 
 
 def raw(i: int, source: str = "csv:demo", partition: str = "f") -> RawSubmission:
@@ -118,21 +119,28 @@ def test_dead_letters_are_redacted_listed_replayed_and_discarded(store: StateSto
 
 
 def test_rotation_state_and_pinned_owners(store: StateStore) -> None:
-    def decide(state: dict[str, Any], pinned: dict[str, str]) -> tuple[dict[str, str], dict[str, Any],
-                                                                      list[LedgerEntry]]:
+    routes: dict[str, PinnedRoute] = {}
+
+    def decide(state: dict[str, Any], pinned: dict[str, PinnedRoute]) -> tuple[dict[str, str], dict[str, Any],
+                                                                              list[LedgerEntry]]:
         turn = int(state.get("turn", 0))
         owners = {}
+        routes.update(pinned)
         for key in ("k1", "k2"):
-            owners[key] = pinned.get(key) or f"rep{turn % 3}"
+            owners[key] = pinned[key].owner if key in pinned else f"rep{turn % 3}"
             if key not in pinned:
                 turn += 1
-        entries = [LedgerEntry(k, "team", o, "round_robin", []) for k, o in owners.items() if k not in pinned]
+        entries = [LedgerEntry(k, "team", o, "round_robin", [("rep9", "away")], rule_id="r1", reason="team team")
+                   for k, o in owners.items() if k not in pinned]
         return owners, {"turn": turn}, entries
 
     first = store.with_rotation("default", decide, ["k1", "k2"], "run-1")
     again = store.with_rotation("default", decide, ["k1", "k2"], "run-2")
     assert first == again == {"k1": "rep0", "k2": "rep1"}  # a retried batch gets its owners back, no new turn
     assert len(store.rotation_ledger_rows()) == 2
+    # ... and the rule and reason that gave them, to explain the route
+    assert routes["k2"] == PinnedRoute(owner="rep1", team="team", rule_id="r1", method="round_robin",
+                                       reason="team team", skipped=(SkippedRep(owner="rep9", reason="away"),))
 
 
 def test_concurrent_rotations_never_hand_out_the_same_turn(store_url: str) -> None:
@@ -141,7 +149,7 @@ def test_concurrent_rotations_never_hand_out_the_same_turn(store_url: str) -> No
     turns: list[int] = []
     lock = threading.Lock()
 
-    def decide(state: dict[str, Any], pinned: dict[str, str]) -> tuple[int, dict[str, Any], list[LedgerEntry]]:
+    def decide(state: dict[str, Any], pinned: dict[str, Any]) -> tuple[int, dict[str, Any], list[LedgerEntry]]:
         turn = int(state.get("turn", 0))
         threading.Event().wait(0.002)  # widen the race window
         return turn, {"turn": turn + 1}, []
