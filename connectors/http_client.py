@@ -25,7 +25,7 @@ def default_error(response: httpx.Response) -> LeadsyncError:
     if status == 429 or status >= 500:
         after = response.headers.get("Retry-After")
         return RetriableError(f"{where}: HTTP {status}", code=f"HTTP_{status}",
-                              retry_after=float(after) if after and after.isdigit() else None)
+                              retry_after=float(after) if after and after.isascii() and after.isdigit() else None)
     return FatalError(f"{where}: HTTP {status}: {redact(response.text[:300])}", code=f"HTTP_{status}")
 
 

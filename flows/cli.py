@@ -195,6 +195,7 @@ def receive(config: ConfigOption = None,
     from flows.pipeline.run import run_sync
     from flows.pipeline.runtime import build_runtime
     from flows.receiver import DebouncedTrigger, create_app
+    from flows.receiver.serving import receiver_config
 
     runtime = build_runtime(_config_path(config))
     hooks = {name: s for name, s in runtime.sources.items() if isinstance(s, WebhookSource)}
@@ -205,8 +206,10 @@ def receive(config: ConfigOption = None,
     console.print(f"receiving on http://{settings.host}:{settings.port}/<kind>/<name> for {', '.join(hooks)}")
     trigger = DebouncedTrigger(lambda: run_sync(runtime, capture=False)) if process else None
     try:
-        uvicorn.run(create_app(runtime.store, hooks, settings.max_body_bytes, trigger.poke if trigger else None),
-                    host=settings.host, port=settings.port, log_level="warning")
+        app = create_app(runtime.store, hooks, settings.max_body_bytes, trigger.poke if trigger else None,
+                         body_timeout_seconds=settings.body_timeout_seconds)
+        uvicorn.Server(receiver_config(app, settings.host, settings.port, log_level="warning",
+                                       header_timeout_seconds=settings.header_timeout_seconds)).run()
     finally:
         if trigger:
             trigger.stop()

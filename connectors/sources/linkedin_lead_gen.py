@@ -172,7 +172,7 @@ def _has_next(body: Mapping[str, Any], next_start: int) -> bool:
 def parse_cursor(value: str | None) -> tuple[int | None, set[str]]:
     if not value:
         return None, set()
-    if value.isdigit():  # a bare millisecond value is accepted too
+    if value.isascii() and value.isdigit():  # a bare millisecond value is accepted too
         return int(value), set()
     try:
         data = json.loads(value)

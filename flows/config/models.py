@@ -74,6 +74,11 @@ class ReceiverConfig(_Strict):
     host: str = Field(default="127.0.0.1", description="Interface to bind; put a TLS proxy in front for the internet.")
     port: int = Field(default=8787, ge=1, le=65535)
     max_body_bytes: int = Field(default=1 << 20, ge=1024, description="Larger bodies get 413.")
+    header_timeout_seconds: float = Field(default=10, gt=0, le=300, description=(
+        "A client that has not sent its request line and headers this long after connecting (or after its "
+        "previous request) is disconnected."))
+    body_timeout_seconds: float = Field(default=30, gt=0, le=600, description=(
+        "A request whose body has not arrived in full this long after its headers gets 408."))
 class HubSpotEntry(HubSpotConfig):
     access_token: SecretRef = Field(description="Private app token: ${ENV_VAR} or prefect-secret:<block-name>.")
     host: str | None = Field(default=None, description="API base URL; default https://api.hubapi.com.")

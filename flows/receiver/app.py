@@ -8,6 +8,7 @@ handshake. The per-vendor checks are in flows.receiver.payloads.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -17,7 +18,7 @@ from urllib.parse import parse_qs
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
@@ -29,6 +30,9 @@ from connectors.sources.webhooks import GoogleAdsConfig, TypeformConfig, WebForm
 from flows.receiver.payloads import (
     Capture,
     Rejected,
+    check_ids,
+    check_json_depth,
+    check_storable,
     generic_json,
     google_ads,
     json_object,
@@ -48,16 +52,41 @@ def _content_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
-async def _body(request: Request, limit: int) -> bytes:
+async def _body(request: Request, limit: int, seconds: float) -> bytes:
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise Rejected(413, f"body larger than {limit} bytes")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise Rejected(413, f"body larger than {limit} bytes")
-    return body
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with asyncio.timeout(seconds):  # a client trickling its body does not hold a worker for long
+            async for chunk in request.stream():
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > limit:
+                    raise Rejected(413, f"body larger than {limit} bytes")
+    except TimeoutError:
+        raise Rejected(408, f"body not received within {seconds:g} seconds") from None
+    except ClientDisconnect:
+        raise Rejected(400, "client disconnected before the body was complete") from None
+    return b"".join(chunks)
+
+
+def _multipart_complete(request: Request, body: bytes) -> None:
+    """A body cut before its closing boundary would parse as fewer (or no) fields: refuse it."""
+    boundary = _content_type_params(request).get("boundary", "")
+    if not boundary:
+        raise Rejected(400, "malformed multipart body: no boundary")
+    if b"--" + boundary.encode("latin-1", "replace") + b"--" not in body:
+        raise Rejected(400, "malformed multipart body: cut before its closing boundary")
+
+
+def _content_type_params(request: Request) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for part in request.headers.get("content-type", "").split(";")[1:]:
+        name, _, value = part.partition("=")
+        params[name.strip().lower()] = value.strip().strip('"')
+    return params
 
 
 async def _form_fields(request: Request, body: bytes, kind: str) -> dict[str, Any]:
@@ -69,11 +98,12 @@ async def _form_fields(request: Request, body: bytes, kind: str) -> dict[str, An
         except UnicodeDecodeError:
             raise Rejected(400, "form body is not UTF-8") from None
         return {k: v[0] if len(v) == 1 else v for k, v in parsed.items()}
+    _multipart_complete(request, body)
     request._body = body
     try:
         form = await request.form()
     except (MultiPartException, ValueError, KeyError) as exc:
-        raise Rejected(400, f"malformed multipart body: {exc}") from None
+        raise Rejected(400, f"malformed multipart body: {type(exc).__name__}") from None
     fields: dict[str, Any] = {}
     for key, value in form.multi_items():
         if isinstance(value, UploadFile):
@@ -84,11 +114,12 @@ async def _form_fields(request: Request, body: bytes, kind: str) -> dict[str, An
 
 
 def create_app(store: StateStore, sources: dict[str, WebhookSource], max_body_bytes: int = 1 << 20,
-               on_stored: Callable[[], None] | None = None) -> Starlette:
+               on_stored: Callable[[], None] | None = None, body_timeout_seconds: float = 30) -> Starlette:
     """`on_stored` is called after each new submission is stored (e.g. DebouncedTrigger.poke)."""
     by_path = {(s.kind, s.config.name): s for s in sources.values()}
 
     def stored(source: WebhookSource, captures: list[Capture]) -> JSONResponse:
+        check_ids(captures)
         now = datetime.now(UTC)
         new: list[bool] = []
         for status in dict.fromkeys(c.status for c in captures):  # one insert per status, usually just one
@@ -110,12 +141,16 @@ def create_app(store: StateStore, sources: dict[str, WebhookSource], max_body_by
             if kind not in FORM_TYPES:
                 raise Rejected(415, f"content type must be one of {', '.join(FORM_TYPES)}")
             fields = await _form_fields(request, body, kind)
+            if not any(fields.values()):
+                raise Rejected(400, "the form has no filled fields")
+            check_storable(fields)
             record_id = str(fields.get("submission_id") or hashlib.sha256(body).hexdigest()[:32])
             spam = bool(config.honeypot_field and fields.get(config.honeypot_field))
             payload = {"fields": fields, "form_id": config.name, "submitted_at": datetime.now(UTC).isoformat()}
             return [Capture(record_id, payload, status="spam" if spam else "pending")]
         if kind != "application/json":
             raise Rejected(415, "content type must be application/json")
+        check_json_depth(body)  # before the signature checks: Google's key check parses the body
         for config_type, handler in JSON_HANDLERS.items():  # isinstance: runtime builds config subclasses
             if isinstance(config, config_type):
                 return handler(config, body, request.headers)
@@ -126,10 +161,12 @@ def create_app(store: StateStore, sources: dict[str, WebhookSource], max_body_by
         if source is None:
             return JSONResponse({"error": "no such endpoint"}, status_code=404)
         try:
-            body = await _body(request, max_body_bytes)
+            body = await _body(request, max_body_bytes, body_timeout_seconds)
             return stored(source, await captures_of(source, request, body))
         except Rejected as exc:
-            return JSONResponse({"error": exc.reason}, status_code=exc.status)
+            # After a body deadline the rest of the body may still come: the connection cannot be reused.
+            close = {"connection": "close"} if exc.status == 408 else None
+            return JSONResponse({"error": exc.reason}, status_code=exc.status, headers=close)
 
     async def verify(request: Request) -> Response:
         """Meta's subscription handshake: echo hub.challenge when hub.verify_token matches."""

@@ -7,6 +7,7 @@ Rejected with the HTTP status and a reason that quotes no secret and no personal
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -39,14 +40,65 @@ class Capture:
     status: str = "pending"
 
 
+# No vendor nests deeper than a dozen levels; deeper JSON is refused before it is parsed, so neither
+# the parser nor any later stage meets a RecursionError.
+MAX_JSON_DEPTH = 64
+# The inbox's VARCHAR limits (flows/state/schema.py): source_record_id and partition are String(500).
+MAX_ID_CHARS = 500
+_JSON_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL (PostgreSQL text) and lone surrogates (UTF-8)
+
+
+def check_json_depth(body: bytes, limit: int = MAX_JSON_DEPTH) -> None:
+    """Refuse JSON nested deeper than `limit`, counting brackets outside strings, without parsing."""
+    depth = 0
+    for match in _JSON_TOKEN.finditer(body):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                raise Rejected(400, f"malformed JSON: nested deeper than {limit} levels")
+        elif token in (b"]", b"}"):
+            depth -= 1
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def json_object(body: bytes) -> dict[str, Any]:
+    check_json_depth(body)
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Rejected(400, f"malformed JSON: {exc}") from None
+        data = json.loads(body, parse_constant=_no_constants)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise Rejected(400, f"malformed JSON: {type(exc).__name__}") from None
     if not isinstance(data, dict):
         raise Rejected(400, "malformed JSON: expected an object")
+    check_storable(data)
     return data
+
+
+def check_storable(data: Any) -> None:
+    """Every string (key or value) must be storable as text on SQLite and PostgreSQL alike."""
+    pending = [data]
+    while pending:  # a loop, not recursion: depth was bounded, but stay cheap and safe
+        node = pending.pop()
+        if isinstance(node, dict):
+            pending += node.keys()
+            pending += node.values()
+        elif isinstance(node, list):
+            pending += node
+        elif isinstance(node, str) and _UNSTORABLE.search(node):
+            raise Rejected(400, "a value contains a NUL character or a lone surrogate")
+
+
+def check_ids(captures: list[Capture]) -> None:
+    for capture in captures:
+        for what, value in (("record id", capture.record_id), ("form or partition id", capture.partition or "")):
+            if len(value) > MAX_ID_CHARS:
+                raise Rejected(400, f"{what} longer than {MAX_ID_CHARS} characters")
+            if _UNSTORABLE.search(value):
+                raise Rejected(400, f"{what} contains a NUL character or a lone surrogate")
 
 
 def typeform(config: TypeformConfig, body: bytes, headers: Mapping[str, str]) -> list[Capture]:

@@ -14,6 +14,7 @@ from pathlib import Path
 import uvicorn
 from starlette.applications import Starlette
 
+from flows.receiver.serving import receiver_config
 from tests.support.postgres import free_port
 
 SAMPLES = Path("/work/shared/samples")
@@ -27,9 +28,11 @@ JSON_SECRET = "json-hook-shared-secret-42"
 
 
 @contextmanager
-def serve(app: Starlette) -> Iterator[str]:
+def serve(app: Starlette, header_timeout_seconds: float = 10) -> Iterator[str]:
+    """The receiver as `leadsync receive` runs it (same uvicorn settings and protocol)."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    server = uvicorn.Server(receiver_config(app, "127.0.0.1", port, log_level="error",
+                                            header_timeout_seconds=header_timeout_seconds))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -136,7 +136,8 @@ class HubSpotClient:
         if not headers:
             return
         remaining, maximum = headers.get("X-HubSpot-RateLimit-Remaining"), headers.get("X-HubSpot-RateLimit-Max")
-        if remaining is not None and maximum is not None and remaining.isdigit() and maximum.isdigit():
+        if remaining is not None and maximum is not None and (remaining + maximum).isascii() \
+                and remaining.isdigit() and maximum.isdigit():
             with self._lock:
                 used_elsewhere = int(maximum) - int(remaining) - len(self._sent)
                 now = time.monotonic()
