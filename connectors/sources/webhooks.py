@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from connectors.errors import RecordRejectedError
 from connectors.normalise import build_lead
@@ -38,6 +39,24 @@ GOOGLE_COLUMNS = {"FIRST_NAME": "first_name", "LAST_NAME": "last_name", "FULL_NA
 class WebFormConfig(WebhookConfigBase):
     type: Literal["web_form"] = "web_form"
     honeypot_field: str | None = Field(default=None, description="Hidden field only bots fill in.")
+    thank_you_url: str | None = Field(default=None, description=(
+        "Where a browser goes once its form post is stored (303 See Other, like Salesforce Web-to-Lead's "
+        "retURL): an https:// or http:// URL, or a path on this host such as /thanks. API clients (no "
+        "text/html in Accept, or a JSON body) still get the JSON answer."))
+
+    @field_validator("thank_you_url")
+    @classmethod
+    def _redirect_target(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if " " in value or not value.isprintable():  # also no CR/LF: nothing may be added to the header
+            raise ValueError("must be a URL without spaces or control characters")
+        parts = urlsplit(value)
+        absolute = parts.scheme in {"http", "https"} and bool(parts.netloc)
+        on_this_host = not parts.scheme and not parts.netloc and value.startswith("/") and not value.startswith("//")
+        if not (absolute or on_this_host):
+            raise ValueError("must be an http(s):// URL or a path starting with / (e.g. /thanks)")
+        return value
 
 
 class TypeformConfig(WebhookConfigBase):

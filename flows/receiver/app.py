@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from connectors.records import RawSubmission
@@ -70,6 +70,14 @@ async def _body(request: Request, limit: int, seconds: float) -> bytes:
     except ClientDisconnect:
         raise Rejected(400, "client disconnected before the body was complete") from None
     return b"".join(chunks)
+
+
+def _from_a_browser(request: Request) -> bool:
+    """A plain HTML form post by a browser (which wants a page back), not an API client wanting JSON."""
+    if _content_type(request) not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return False
+    accept = request.headers.get("accept", "").lower()
+    return "text/html" in accept or request.headers.get("sec-fetch-mode", "").lower() == "navigate"
 
 
 def _multipart_complete(request: Request, body: bytes) -> None:
@@ -162,7 +170,11 @@ def create_app(store: StateStore, sources: dict[str, WebhookSource], max_body_by
             return JSONResponse({"error": "no such endpoint"}, status_code=404)
         try:
             body = await _body(request, max_body_bytes, body_timeout_seconds)
-            return stored(source, await captures_of(source, request, body))
+            answer = stored(source, await captures_of(source, request, body))
+            thank_you = getattr(source.config, "thank_you_url", None)
+            if thank_you and _from_a_browser(request):
+                return RedirectResponse(thank_you, status_code=303)  # stored: the browser shows the thank-you page
+            return answer
         except Rejected as exc:
             # After a body deadline the rest of the body may still come: the connection cannot be reused.
             close = {"connection": "close"} if exc.status == 408 else None

@@ -21,10 +21,13 @@ from tests.receiver.server import (
     serve,
 )
 
+THANK_YOU = "https://www.example.test/thanks?sent=1"
+
 
 def receiver_sources() -> dict[str, WebhookSource]:
     return {s.name: s for s in (
         WebhookSource(WebFormConfig(name="demo-request", honeypot_field="website")),
+        WebhookSource(WebFormConfig(name="contact", thank_you_url=THANK_YOU)),
         WebhookSource(TypeformConfig(name="demo", secret=TF_SECRET)),
         WebhookSource(GoogleAdsConfig(name="leadform", google_key=GOOGLE_KEY)),
         MetaWebhookSource(MetaWebhookConfig(name="clinics", verify_token=META_VERIFY_TOKEN,

@@ -91,3 +91,19 @@ def test_a_missing_secret_names_the_source_not_the_value(demo_config: Path, monk
     demo_config.write_text(yaml.safe_dump(config))
     with pytest.raises(ConfigError, match="site secret: environment variable WF is not set"):
         build_runtime(demo_config)
+
+
+@pytest.mark.parametrize("url", ["https://www.example.test/thanks?sent=1", "http://intranet/thanks", "/thanks"])
+def test_web_form_thank_you_url_accepted(url: str) -> None:
+    config = parse_config(config_text(f"- {{type: web_form, name: contact, thank_you_url: '{url}'}}"),
+                          "leadsync.yaml")
+    assert config.sources[0].thank_you_url == url  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "//evil.example/x", "thanks", "ftp://x.example/",
+                                 "https:///nohost", "/a b", "/x\\u0007"])
+def test_web_form_thank_you_url_refused_with_path_and_line(url: str) -> None:
+    problems = problems_of(f"- {{type: web_form, name: contact}}\n- {{type: web_form, name: b, "
+                           f"thank_you_url: \"{url}\"}}")
+    assert len(problems) == 1 and problems[0].startswith("leadsync.yaml:4: sources[1]"), problems
+    assert "thank_you_url" in problems[0]
