@@ -19,6 +19,7 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import ValidationError
 
 from connectors.errors import RecordRejectedError
+from connectors.people.names import clean_name_part, parse_person_name
 from connectors.records import Attribution, Consent, Lead, RawSubmission
 
 _TRUE = {"1", "y", "yes", "true", "on", "oui", "ja", "si", "sí", "checked", "x", "opt-in", "opted in"}
@@ -111,22 +112,17 @@ def normalise_country(value: Any, record: str) -> str | None:
 
 
 def normalise_name(value: Any) -> str | None:
-    """Fix ALL-CAPS and all-lower names from badge scanners; leave mixed case (McDonald, van Dijk) alone."""
+    """One name part: emoji removed, ALL-CAPS and all-lower recased, mixed case (McDonald, van Dijk) kept."""
     text = clean_text(value)
     if text is None:
         return None
-    if text.isupper() or text.islower():
-        return "-".join(part[:1].upper() + part[1:].lower() if part else part
-                        for part in text.title().split("-"))
-    return text
+    return clean_name_part(text)
 
 
 def split_full_name(full_name: Any) -> tuple[str | None, str | None]:
-    text = clean_text(full_name)
-    if text is None:
-        return None, None
-    first, _, last = text.partition(" ")
-    return first, last or None
+    """(first, last) of a full name; titles and suffixes dropped, "Last, First" understood."""
+    name = parse_person_name(None, None, clean_text(full_name))
+    return name.first, name.last
 
 
 def parse_bool(value: Any) -> bool | None:
@@ -173,9 +169,8 @@ def build_lead(raw: RawSubmission, fields: Mapping[str, Any], default_region: st
     """Build a Lead from a source's mapped field dict; every problem names record and field."""
     record = f"{raw.source}/{raw.source_record_id}"
     email = normalise_email(fields.get("email"), record)
-    first, last = fields.get("first_name"), fields.get("last_name")
-    if not first and not last and fields.get("full_name"):
-        first, last = split_full_name(fields.get("full_name"))
+    name = parse_person_name(clean_text(fields.get("first_name")), clean_text(fields.get("last_name")),
+                             clean_text(fields.get("full_name")))
     country = normalise_country(fields.get("country"), record)
     custom = dict(fields.get("custom") or {})
     try:
@@ -200,8 +195,10 @@ def build_lead(raw: RawSubmission, fields: Mapping[str, Any], default_region: st
             source_record_id=raw.source_record_id,
             received_at=_as_datetime(fields.get("submitted_at")) or raw.received_at,
             email=email,
-            first_name=normalise_name(first),
-            last_name=normalise_name(last),
+            first_name=name.first,
+            last_name=name.last,
+            salutation=name.salutation,
+            name_suffix=name.suffix,
             phone=phone,
             company=clean_text(fields.get("company")),
             title=clean_text(fields.get("title")),

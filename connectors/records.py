@@ -70,6 +70,9 @@ class Lead(BaseModel):
     email: str | None = None
     first_name: str | None = None
     last_name: str | None = None
+    salutation: str | None = Field(default=None, description="Honorific or title taken out of the name (Dr., Ms., "
+                                   "Prof.): never part of first_name.")
+    name_suffix: str | None = Field(default=None, description="Suffix taken out of the name (Jr., III, PhD, MBA).")
     phone: str | None = None
     company: str | None = None
     title: str | None = None

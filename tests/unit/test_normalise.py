@@ -118,7 +118,7 @@ def test_build_lead_full() -> None:
         "submitted_at": "2026-03-04T17:31:09+01:00",
     }, default_region="GB")
     assert (lead.email, lead.first_name, lead.last_name, lead.phone) == (
-        "jane.doe@acme-robotics.example", "Jane", "Q Doe", "+14155550134")
+        "jane.doe@acme-robotics.example", "Jane Q", "Doe", "+14155550134")
     assert (lead.country, lead.employees, lead.consent.email, lead.attribution.gclid) == ("US", 2500, True, "abc")
     assert lead.product_interest == ["Routing", "Scoring"]
     assert lead.received_at.isoformat() == "2026-03-04T17:31:09+01:00"
