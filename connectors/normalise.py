@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from connectors.errors import RecordRejectedError
 from connectors.people.names import clean_name_part, parse_person_name
+from connectors.people.phones import PROBLEM_REASONS, read_lead_phones, read_phone
 from connectors.records import Attribution, Consent, Lead, RawSubmission
 
 _TRUE = {"1", "y", "yes", "true", "on", "oui", "ja", "si", "sí", "checked", "x", "opt-in", "opted in"}
@@ -39,6 +40,7 @@ _COUNTRY_ALIASES = {
 }
 _KNOWN_ISO2 = {r for r in phonenumbers.SUPPORTED_REGIONS}
 _SPACES = re.compile(r"\s+")
+_PHONE_CODES = {"spreadsheet_mangled": "PHONE_MANGLED", "unreadable": "INVALID_PHONE", "not_possible": "INVALID_PHONE"}
 
 
 def clean_text(value: Any) -> str | None:
@@ -73,25 +75,14 @@ def _reason(exc: EmailNotValidError) -> str:
 
 
 def normalise_phone(value: Any, default_region: str | None, record: str) -> str | None:
-    """Parse a phone number into E.164, reading national numbers in `default_region`."""
+    """Parse a phone number into E.164 (extension dropped), reading national numbers in `default_region`."""
     text = clean_text(value)
     if text is None:
         return None
-    text = _excel_number(text)
-    try:
-        number = phonenumbers.parse(text, (default_region or "US").upper())
-    except phonenumbers.NumberParseException:
-        raise RecordRejectedError(record, "phone", "not a phone number") from None
-    if not phonenumbers.is_possible_number(number):
-        raise RecordRejectedError(record, "phone", "not a possible phone number for its country") from None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def _excel_number(text: str) -> str:
-    """Undo Excel's scientific notation (4.15555E+09) that spreadsheets put on phone columns."""
-    if re.fullmatch(r"\d(\.\d+)?[eE]\+\d{1,2}", text):
-        return str(int(float(text)))
-    return text
+    reading = read_phone(text, default_region)
+    if reading.problem:
+        raise RecordRejectedError(record, "phone", PROBLEM_REASONS[reading.problem], code=_PHONE_CODES[reading.problem])
+    return reading.e164
 
 
 def normalise_country(value: Any, record: str) -> str | None:
@@ -173,14 +164,15 @@ def build_lead(raw: RawSubmission, fields: Mapping[str, Any], default_region: st
                              clean_text(fields.get("full_name")))
     country = normalise_country(fields.get("country"), record)
     custom = dict(fields.get("custom") or {})
-    try:
-        phone = normalise_phone(fields.get("phone"), country or region_of_domain(email) or default_region, record)
-    except RecordRejectedError:
-        if email is None:
-            raise
-        # A reachable lead is not lost over a phone number we cannot read: keep it as written, for a human.
-        phone, custom["phone_as_written"] = None, clean_text(fields.get("phone"))
-    if email is None and phone is None:
+    # A reachable lead is not lost over a number we cannot read: it is kept as written, for a human.
+    region = country or region_of_domain(email) or default_region
+    phones = read_lead_phones(clean_text(fields.get("phone")), clean_text(fields.get("mobile")),
+                              clean_text(fields.get("work_phone")), region)
+    custom.update(phones.as_written or {})
+    if email is None and phones.phone is None:
+        if phones.problem:
+            raise RecordRejectedError(record, "phone", PROBLEM_REASONS[phones.problem],
+                                      code=_PHONE_CODES[phones.problem])
         raise RecordRejectedError(record, "email", "missing: a lead needs an e-mail address or a phone number",
                                   code="MISSING_CONTACT")
     consent = fields.get("consent") or {}
@@ -199,7 +191,10 @@ def build_lead(raw: RawSubmission, fields: Mapping[str, Any], default_region: st
             last_name=name.last,
             salutation=name.salutation,
             name_suffix=name.suffix,
-            phone=phone,
+            phone=phones.phone,
+            phone_extension=phones.extension,
+            mobile_phone=phones.mobile,
+            phone_flags=phones.flags or [],
             company=clean_text(fields.get("company")),
             title=clean_text(fields.get("title")),
             website=clean_text(fields.get("website")),

@@ -73,7 +73,13 @@ class Lead(BaseModel):
     salutation: str | None = Field(default=None, description="Honorific or title taken out of the name (Dr., Ms., "
                                    "Prof.): never part of first_name.")
     name_suffix: str | None = Field(default=None, description="Suffix taken out of the name (Jr., III, PhD, MBA).")
-    phone: str | None = None
+    phone: str | None = Field(default=None, description="Main number in E.164, without its extension.")
+    phone_extension: str | None = Field(default=None, description="Extension of the main number (x123, ext. 123).")
+    mobile_phone: str | None = Field(default=None, description="Second number in E.164: the mobile given beside a "
+                                     "work phone (Mobile / Cell / M: columns or labels).")
+    phone_flags: list[str] = Field(default_factory=list, description="What reading the numbers found, as "
+                                   "'<field>:<flag>': spreadsheet_mangled, unreadable, not_possible (the value is then "
+                                   "in custom.<field>_as_written), from_spreadsheet, international_prefix_assumed.")
     company: str | None = None
     title: str | None = None
     website: str | None = None

@@ -31,8 +31,13 @@ DEFAULT_ALIASES: dict[str, list[str]] = {
     "last_name": ["last name", "lastname", "last", "surname", "family name"],
     "full_name": ["name", "full name", "contact name"],
     "email": ["email", "e-mail", "email address", "e-mail address", "mail", "email_address", "work email"],
-    "phone": ["phone", "telephone", "phone number", "tel", "phone_number", "direct phone"],
-    "mobile": ["mobile", "mobile phone", "cell", "cell phone"],
+    "phone": ["phone", "telephone", "phone number", "tel", "phone_number", "direct phone", "phone 1", "phone1",
+              "direct", "direct dial", "landline"],
+    "work_phone": ["work phone", "business phone", "office phone", "company phone", "work phone number",
+                   "business phone number", "work tel"],
+    "mobile": ["mobile", "mobile phone", "cell", "cell phone", "mobile number", "cell number", "mobile no",
+               "cellphone", "mobilephone", "handy", "mobil", "mobile tel", "m", "phone 2", "phone2", "gsm",
+               "mobile/cell", "cell/mobile", "portable", "mobile phone number"],
     "company": ["company", "company name", "organisation", "organization", "account", "account name"],
     "title": ["title", "job title", "position", "role", "job_title"],
     "country": ["country", "country/region"],
@@ -118,7 +123,7 @@ class CsvImportSource:
 
     def _check_header(self, path: Path, columns: list[str]) -> None:
         fields = {self._alias_to_field.get(header_key(c)) for c in columns}
-        if not fields & {"email", "phone", "mobile"}:
+        if not fields & {"email", "phone", "mobile", "work_phone"}:
             raise FatalError(f"source {self.name}: {path.name} has no e-mail or phone column "
                              f"(headers found: {', '.join(columns)})")
 
@@ -171,8 +176,6 @@ class CsvImportSource:
                 fields["attribution"]["source"] = value or self.config.lead_source
             elif value and value.strip() and not fields.get(field):
                 fields[field] = value
-        if not fields.get("phone") and fields.get("mobile"):
-            fields["phone"] = fields["mobile"]
         try:
             return build_lead(raw, fields, self.config.default_region)
         except RecordRejectedError as exc:

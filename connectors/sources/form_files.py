@@ -25,7 +25,11 @@ from connectors.sources.base import Page
 DEFAULT_FIELD_MAP: dict[str, str] = {
     "first_name": "first_name", "firstname": "first_name", "last_name": "last_name", "lastname": "last_name",
     "name": "full_name", "full_name": "full_name", "email": "email", "work_email": "email",
-    "phone": "phone", "company": "company", "organisation": "company", "organization": "company",
+    "phone": "phone", "phone_number": "phone", "telephone": "phone", "tel": "phone",
+    "work_phone": "work_phone", "business_phone": "work_phone", "office_phone": "work_phone",
+    "mobile": "mobile", "mobile_phone": "mobile", "mobilephone": "mobile", "mobile_number": "mobile",
+    "cell": "mobile", "cell_phone": "mobile", "cellphone": "mobile",
+    "company": "company", "organisation": "company", "organization": "company",
     "job_title": "title", "title": "title", "website": "website", "country": "country", "state": "state",
     "city": "city", "employees": "employees", "company_size": "employees", "industry": "industry",
     "message": "inquiry", "comments": "inquiry", "interest": "product_interest",

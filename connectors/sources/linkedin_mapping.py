@@ -18,7 +18,7 @@ from connectors.sources.form_files import ATTRIBUTION_KEYS
 
 PREDEFINED_FIELDS = {
     "FIRST_NAME": "first_name", "LAST_NAME": "last_name", "EMAIL": "email", "WORK_EMAIL": "email",
-    "PHONE_NUMBER": "phone", "WORK_PHONE_NUMBER": "phone", "COMPANY_NAME": "company", "JOB_TITLE": "title",
+    "PHONE_NUMBER": "phone", "WORK_PHONE_NUMBER": "work_phone", "COMPANY_NAME": "company", "JOB_TITLE": "title",
     "COUNTRY": "country", "CITY": "city", "STATE": "state", "ZIP_CODE": "postal_code", "POSTAL_CODE": "postal_code",
     "COMPANY_SIZE": "employees", "INDUSTRY": "industry", "COMPANY_WEBSITE": "website", "WEBSITE": "website",
     "STREET_ADDRESS": "street",

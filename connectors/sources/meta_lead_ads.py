@@ -28,7 +28,8 @@ THROTTLE_CODES = {4, 17, 32, 613, 80005}
 LEAD_FIELDS = "id,created_time,field_data,ad_id,ad_name,adset_id,campaign_id,campaign_name,form_id,is_organic," \
               "platform,custom_disclaimer_responses"
 FIELD_MAP = {"full_name": "full_name", "first_name": "first_name", "last_name": "last_name", "email": "email",
-             "work_email": "email", "phone_number": "phone", "work_phone_number": "phone", "company_name": "company",
+             "work_email": "email", "phone_number": "phone", "work_phone_number": "work_phone",
+             "company_name": "company",
              "job_title": "title", "city": "city", "state": "state", "zip_code": "postal_code",
              "post_code": "postal_code", "country": "country", "street_address": "street"}
 

@@ -19,7 +19,8 @@ from connectors.sources.form_files import DEFAULT_FIELD_MAP, map_form_fields
 
 WEBFLOW_FIELDS = {"phone_number": "phone", "company_name": "company", "job_title": "title",
                   "message": "inquiry", "first": "first_name", "last": "last_name", "email_address": "email"}
-LEAD_TARGETS = {"email", "first_name", "last_name", "full_name", "phone", "company", "title", "website", "industry",
+LEAD_TARGETS = {"email", "first_name", "last_name", "full_name", "phone", "mobile", "work_phone", "company", "title",
+                "website", "industry",
                 "employees", "street", "city", "state", "postal_code", "country", "inquiry", "product_interest",
                 "submitted_at"}
 _NESTED_TARGETS = {"attribution": set(Attribution.model_fields), "consent": set(Consent.model_fields)}

@@ -26,11 +26,12 @@ from connectors.sources.webhook_forms import (
 )
 
 TYPEFORM_REFS = {"first_name": "first_name", "last_name": "last_name", "name": "full_name", "email": "email",
-                 "work_email": "email", "phone": "phone", "company": "company", "job_title": "title",
+                 "work_email": "email", "phone": "phone", "mobile": "mobile", "mobile_phone": "mobile",
+                 "work_phone": "work_phone", "company": "company", "job_title": "title",
                  "title": "title", "website": "website", "country": "country", "consent": "consent.email",
                  "use_case": "inquiry", "message": "inquiry", "team_size": "employees", "employees": "employees"}
 GOOGLE_COLUMNS = {"FIRST_NAME": "first_name", "LAST_NAME": "last_name", "FULL_NAME": "full_name",
-                  "EMAIL": "email", "WORK_EMAIL": "email", "PHONE_NUMBER": "phone", "WORK_PHONE": "phone",
+                  "EMAIL": "email", "WORK_EMAIL": "email", "PHONE_NUMBER": "phone", "WORK_PHONE": "work_phone",
                   "COMPANY_NAME": "company", "JOB_TITLE": "title", "POSTAL_CODE": "postal_code", "CITY": "city",
                   "REGION": "state", "COUNTRY": "country", "COMPANY_SIZE": "employees", "STREET_ADDRESS": "street"}
 
