@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from connectors.errors import RecordRejectedError
 from connectors.people.names import clean_name_part, parse_person_name
 from connectors.people.phones import PROBLEM_REASONS, read_lead_phones, read_phone
+from connectors.people.roles import is_role_address
 from connectors.records import Attribution, Consent, Lead, RawSubmission
 
 _TRUE = {"1", "y", "yes", "true", "on", "oui", "ja", "si", "sí", "checked", "x", "opt-in", "opted in"}
@@ -187,6 +188,7 @@ def build_lead(raw: RawSubmission, fields: Mapping[str, Any], default_region: st
             source_record_id=raw.source_record_id,
             received_at=_as_datetime(fields.get("submitted_at")) or raw.received_at,
             email=email,
+            role_address=is_role_address(email),
             first_name=name.first,
             last_name=name.last,
             salutation=name.salutation,

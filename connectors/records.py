@@ -103,6 +103,8 @@ class Lead(BaseModel):
     crm_id: str | None = Field(default=None, description="The CRM record this lead was read from (CRM as a source).")
     anonymous_ids: list[str] = Field(default_factory=list,
                                      description="Tracking ids (Segment anonymousId) known to belong to this person.")
+    role_address: bool = Field(default=False, description="The e-mail is a function or group mailbox (info@, "
+                               "sales@, office@), not a person's: rules can lower the fit score.")
     email_invalid: bool | None = Field(default=None, description="The address hard-bounced (e-mail engagement).")
     events_only: bool = Field(default=False, description="Carries behaviour, no lead data: never creates a CRM "
                                                           "lead by itself (tracking calls, e-mail engagement).")
