@@ -54,6 +54,17 @@ def clean_text(value: Any) -> str | None:
     return text or None
 
 
+def clean_multiline(value: Any) -> str | None:
+    """Like clean_text, but line breaks stay: a message's paragraphs and lists are part of what it says."""
+    if value is None:
+        return None
+    if isinstance(value, list | tuple):
+        value = "\n".join(str(v) for v in value if v not in (None, ""))
+    text = unicodedata.normalize("NFC", str(value)).replace("\r\n", "\n").replace("\r", "\n")
+    lines = [re.sub(r"[^\S\n]+", " ", line).strip() for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() or None
+
+
 def normalise_email(value: Any, record: str) -> str | None:
     """Syntax-check and normalise an e-mail address (no DNS look-up); domain lower-cased."""
     text = clean_text(value)
@@ -207,7 +218,7 @@ def build_lead(raw: RawSubmission, fields: Mapping[str, Any], default_region: st
             state=clean_text(fields.get("state")),
             postal_code=clean_text(fields.get("postal_code")),
             country=country,
-            inquiry=clean_text(fields.get("inquiry")),
+            inquiry=clean_multiline(fields.get("inquiry")),
             product_interest=list(interest or []),
             consent=Consent(**{k: parse_bool(v) for k, v in consent.items()}),
             attribution=Attribution(**{k: clean_text(v) for k, v in attribution.items()}),
