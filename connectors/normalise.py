@@ -19,6 +19,7 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import ValidationError
 
 from connectors.errors import RecordRejectedError
+from connectors.field_targets import apply_types
 from connectors.people.names import clean_name_part, parse_person_name
 from connectors.people.phones import PROBLEM_REASONS, read_lead_phones, read_phone
 from connectors.people.roles import is_role_address
@@ -41,6 +42,7 @@ _COUNTRY_ALIASES = {
 }
 _KNOWN_ISO2 = {r for r in phonenumbers.SUPPORTED_REGIONS}
 _SPACES = re.compile(r"\s+")
+_NO_VALUE = re.compile(r"0+(\.0+)?|null|none|nil|undefined|n/?a|\(not set\)|\(none\)|\{+[^{}]*\}+|-", re.I)
 _PHONE_CODES = {"spreadsheet_mangled": "PHONE_MANGLED", "unreadable": "INVALID_PHONE", "not_possible": "INVALID_PHONE"}
 
 
@@ -63,6 +65,15 @@ def clean_multiline(value: Any) -> str | None:
     text = unicodedata.normalize("NFC", str(value)).replace("\r\n", "\n").replace("\r", "\n")
     lines = [re.sub(r"[^\S\n]+", " ", line).strip() for line in text.split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() or None
+
+
+def attribution_value(value: Any) -> str | None:
+    """An attribution value, or None for the ways platforms say "none": Meta's ad_id 0 for organic leads,
+    unfilled URL macros ({gclid}, {{ad.id}}), 'null', 'undefined', '(not set)'."""
+    text = clean_text(value)
+    if text is None or _NO_VALUE.fullmatch(text):
+        return None
+    return text
 
 
 def normalise_email(value: Any, record: str) -> str | None:
@@ -175,7 +186,7 @@ def build_lead(raw: RawSubmission, fields: Mapping[str, Any], default_region: st
     name = parse_person_name(clean_text(fields.get("first_name")), clean_text(fields.get("last_name")),
                              clean_text(fields.get("full_name")))
     country = normalise_country(fields.get("country"), record)
-    custom = dict(fields.get("custom") or {})
+    custom = apply_types(dict(fields.get("custom") or {}), fields.get("custom_types") or {})
     # A reachable lead is not lost over a number we cannot read: it is kept as written, for a human.
     region = country or region_of_domain(email) or default_region
     phones = read_lead_phones(clean_text(fields.get("phone")), clean_text(fields.get("mobile")),
@@ -221,7 +232,7 @@ def build_lead(raw: RawSubmission, fields: Mapping[str, Any], default_region: st
             inquiry=clean_multiline(fields.get("inquiry")),
             product_interest=list(interest or []),
             consent=Consent(**{k: parse_bool(v) for k, v in consent.items()}),
-            attribution=Attribution(**{k: clean_text(v) for k, v in attribution.items()}),
+            attribution=Attribution(**{k: attribution_value(v) for k, v in attribution.items()}),
             events=fields.get("events") or [],
             custom=custom,
             is_test=bool(fields.get("is_test")),

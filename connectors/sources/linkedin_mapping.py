@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from connectors.errors import RecordRejectedError
+from connectors.field_targets import assign
 from connectors.normalise import build_lead
 from connectors.records import Lead, RawSubmission
 from connectors.sources.form_files import ATTRIBUTION_KEYS
@@ -81,7 +82,7 @@ def linkedin_fields(payload: Mapping[str, Any], field_map: Mapping[str, str]) ->
         predefined = question.get("predefined")
         target = mapping.get(question_id) or (mapping.get(predefined) if predefined else None)
         if target and not fields.get(target):
-            fields[target] = ", ".join(value) if isinstance(value, list) else value
+            assign(fields, target, ", ".join(value) if isinstance(value, list) else value)
         elif not target:
             key = str(predefined).lower() if predefined else str(question.get("text") or question_id)
             fields["custom"][key] = value

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from connectors.errors import RecordRejectedError
+from connectors.field_targets import assign
 from connectors.normalise import build_lead
 from connectors.records import Lead, RawSubmission
 from connectors.sources.base import Page
@@ -108,10 +109,9 @@ def typeform_fields(payload: Mapping[str, Any], refs: Mapping[str, str]) -> dict
             value = [*value.get("labels", []), *([value["other"]] if value.get("other") else [])]
         ref = answer["field"].get("ref") or answer["field"]["id"]
         target = refs.get(ref)
-        if target and target.startswith("consent."):
-            fields["consent"][target.split(".", 1)[1]] = value
-        elif target:
-            fields[target] = ", ".join(value) if isinstance(value, list) and target != "product_interest" else value
+        if target:
+            assign(fields, target, ", ".join(value) if isinstance(value, list) and target != "product_interest"
+                   and not target.startswith("consent.") else value)
         else:
             fields["custom"][ref] = value
     return fields
@@ -127,7 +127,7 @@ def google_ads_fields(payload: Mapping[str, Any], columns: Mapping[str, str]) ->
         value = column.get("string_value")
         target = columns.get(column_id)
         if target and not fields.get(target):
-            fields[target] = value
+            assign(fields, target, value)
         elif not target:
             fields["custom"][column.get("column_name") or column_id] = value  # custom questions are kept
     return fields
