@@ -28,6 +28,7 @@ _MAC_EXCEPTIONS = {"evicius", "hado", "har", "hin", "hlin", "ias", "iulis", "kie
                    "omber", "in", "kintosh", "ken", "hen", "hiel", "iol", "kell", "klem", "krell", "lin", "key",
                    "kley", "hell", "hon", "edo", "ario", "on", "eo", "chi", "ey", "y", "k"}
 _SPACES = re.compile(r"\s+")
+_DISPLAY_TAIL = re.compile(r"\s+(?:\||–|—|-|/|via|@)\s+", re.I)
 # Only honorifics and academic or professional titles: nameparser's full list also holds words that
 # are first names or surnames (Judge, King, Bishop, Chief), which must not vanish from a name.
 _CONSTANTS = Constants(titles=[
@@ -106,7 +107,7 @@ def parse_person_name(first: str | None, last: str | None, full: str | None) -> 
     Titles and suffixes are taken out of the name fields (Dr. is not a first name, PhD not a last
     name). A middle name stays with the first name, so no part of the name is lost.
     """
-    first, last, full = (strip_symbols(v) if v else "" for v in (first, last, full))
+    first, last, full = (_name_text(v) for v in (first, last, full))
     if first and last:
         return _from_boxes(first, last)
     single = first or last or full
@@ -138,7 +139,31 @@ def _after_title(text: str, title: str) -> str:
     return " ".join(words[count:])
 
 
+def _name_text(value: str | None) -> str:
+    """A name box's text: symbols gone, wrapping quotes and a trailing "| Company" or "via Tool" cut off;
+    an e-mail address typed into a name box is no name."""
+    if not value:
+        return ""
+    text = strip_symbols(value)
+    text = _DISPLAY_TAIL.split(text, maxsplit=1)[0]
+    text = text.strip().strip("\"'‘’“”`").strip()
+    return "" if "@" in text else text
+
+
+def _surname_first(text: str) -> str:
+    """'DUPONT Marie' (surname in capitals first, as French and many Asian forms write it) -> 'Marie DUPONT'."""
+    words = text.split()
+    caps = 0
+    while caps < len(words) and words[caps].isupper() and len(words[caps]) > 1 and not words[caps].endswith("."):
+        caps += 1
+    rest = words[caps:]
+    if caps and rest and "," not in text and any(c.islower() for c in "".join(rest)):
+        return " ".join([*rest, *words[:caps]])
+    return text
+
+
 def _from_full(text: str) -> PersonName:
+    text = _surname_first(text)
     name = _human(text)
     given = _joined(name.first, name.middle)
     family = name.last or None

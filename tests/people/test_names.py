@@ -58,6 +58,17 @@ RAW = RawSubmission(source="t", source_record_id="1", received_at=datetime(2026,
     ("Rachel", "Green ☕️✨", None, PersonName("Rachel", "Green")),
     (None, None, "✨🎉", PersonName()),
     (None, None, "李伟", PersonName(None, "李伟")),
+    # display names as mail clients and forms pass them on
+    (None, None, "'Jane Doe'", PersonName("Jane", "Doe")),
+    (None, None, '"Doe, Jane"', PersonName("Jane", "Doe")),
+    (None, None, "Jane Doe | Acme Corp", PersonName("Jane", "Doe")),
+    (None, None, "Jane Doe via LinkedIn", PersonName("Jane", "Doe")),
+    (None, None, 'Robert "Bob" Smith', PersonName("Robert", "Smith")),
+    (None, None, "Jane Doe (CEO)", PersonName("Jane", "Doe")),
+    (None, None, "jane.doe@acme.example", PersonName()),
+    # surname first in capitals, as French and many Asian forms write it
+    (None, None, "DUPONT Marie-Claire", PersonName("Marie-Claire", "Dupont")),
+    (None, None, "Jean-Claude VAN DAMME", PersonName("Jean-Claude", "van Damme")),
 ])
 def test_parse_person_name(first: str | None, last: str | None, full: str | None, expected: PersonName) -> None:
     assert parse_person_name(first, last, full) == expected
