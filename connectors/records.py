@@ -79,7 +79,7 @@ class Lead(BaseModel):
                                      "work phone (Mobile / Cell / M: columns or labels).")
     phone_flags: list[str] = Field(default_factory=list, description="What reading the numbers found, as "
                                    "'<field>:<flag>': spreadsheet_mangled, unreadable, not_possible (the value is then "
-                                   "in custom.<field>_as_written), from_spreadsheet, international_prefix_assumed.")
+                                   "in custom.<field>_as_written), from_spreadsheet.")
     company: str | None = None
     title: str | None = None
     website: str | None = None

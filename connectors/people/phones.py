@@ -22,10 +22,10 @@ UNREADABLE = "unreadable"  # not a phone number at all
 NOT_POSSIBLE = "not_possible"  # wrong length for its country
 # Facts worth knowing about a number that was kept.
 FROM_SPREADSHEET = "from_spreadsheet"  # a float cell ("4155550134.0"): read, and valid for its country
-PREFIX_ASSUMED = "international_prefix_assumed"  # "447911123456": only valid with the lost "+"
 
 _SCIENTIFIC = re.compile(r"^[+-]?(\d+)(?:[.,](\d+))?[eE]\+?(\d{1,2})$")
 _FLOAT_CELL = re.compile(r"^\+?(\d{6,})[.,]0+$")
+_LABEL_AFTER = re.compile(r"\s*[(\[]\s*([^)\]\d]{1,20}?)\s*[)\]]")
 _MOBILE_LABEL = re.compile(r"(?:^|[^a-z])(m|mob|mobile|mobil|cell|cellular|c|handy|gsm|portable|port|cel|"
                            r"celular|móvil|movil|natel)\s*(?:phone|no\.?|number|nr\.?|#)?\s*[.:)\]]?\s*$", re.I)
 
@@ -51,17 +51,10 @@ def read_phone(text: str, region: str | None) -> PhoneReading:
         number = phonenumbers.parse(cell or text, region)
     except phonenumbers.NumberParseException:
         return PhoneReading(problem=UNREADABLE)
-    digits_only = (cell or text).lstrip("+").isdigit()
-    if digits_only and not phonenumbers.is_valid_number(number):
-        # A spreadsheet also drops the "+": 447911123456 is a valid GB number, not a US one.
-        try:
-            international = phonenumbers.parse("+" + (cell or text).lstrip("+"), None)
-        except phonenumbers.NumberParseException:
-            international = None
-        if international is not None and phonenumbers.is_valid_number(international):
-            number, flags = international, (*flags, PREFIX_ASSUMED)
-        elif cell:
-            return PhoneReading(problem=SPREADSHEET_MANGLED)  # a float cell that is no valid number: digits lost
+    if cell and not phonenumbers.is_valid_number(number):
+        # A float cell lost what a number cannot keep: its "+", its leading 0. Guessing them back (is
+        # 31245700000 Dutch?) could reach a stranger, so the number is left for a human.
+        return PhoneReading(problem=SPREADSHEET_MANGLED)
     if not phonenumbers.is_possible_number(number):
         return PhoneReading(problem=NOT_POSSIBLE)
     return PhoneReading(e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
@@ -95,18 +88,22 @@ def labelled_numbers(text: str, region: str | None) -> list[tuple[PhoneKind, str
     previous_end = 0
     matcher = phonenumbers.PhoneNumberMatcher(text, (region or "US").upper(), leniency=phonenumbers.Leniency.POSSIBLE)
     for match in matcher:
-        label = text[previous_end:match.start]
-        label = re.split(r"[|/,;\n]", label)[-1]
-        found.append(("mobile" if _MOBILE_LABEL.search(label) else "phone", match.raw_string.strip()))
-        previous_end = match.end
+        label = re.split(r"[|/,;\n]", text[previous_end:match.start])[-1]
+        after = _LABEL_AFTER.match(text, match.end)  # "+1 415 555 0134 (cell)"
+        previous_end = after.end() if after else match.end
+        mobile = _MOBILE_LABEL.search(label) or (after and _MOBILE_LABEL.search(after.group(1)))
+        found.append(("mobile" if mobile else "phone", match.raw_string.strip()))
     return found
 
 
 def split_phone_field(text: str, region: str | None) -> tuple[str | None, str | None]:
     """(work number, mobile) written in one field; a lone number stays the field's own number."""
-    numbers = labelled_numbers(text, region) if re.search(r"\d.*[|/;,\n].*\d|[a-zA-Z]\s*[:.]", text) else []
-    if len(numbers) < 2 and not any(kind == "mobile" for kind, _ in numbers):
+    numbers = labelled_numbers(text, region) if re.search(r"\d.*[|/;,\n].*\d|[a-zA-Z]", text) else []
+    if not numbers:
         return text, None
+    if len(numbers) == 1:
+        kind, raw = numbers[0]
+        return (None, raw) if kind == "mobile" else (raw, None)
     work = next((raw for kind, raw in numbers if kind == "phone"), None)
     mobile = next((raw for kind, raw in numbers if kind == "mobile"), None)
     if mobile is None and len(numbers) > 1:

@@ -27,9 +27,10 @@ RAW = RawSubmission(source="t", source_record_id="1", received_at=datetime(2026,
     # ... but a cell that kept every digit reads, flagged
     ("4.155550134E+09", "US", PhoneReading("+14155550134", flags=("from_spreadsheet",))),
     ("4155550134.0", "US", PhoneReading("+14155550134", flags=("from_spreadsheet",))),
-    ("447911123456.0", "US", PhoneReading("+447911123456", flags=("from_spreadsheet", "international_prefix_assumed"))),
+    ("447911123456.0", "GB", PhoneReading("+447911123456", flags=("from_spreadsheet",))),
+    ("447911123456.0", "US", PhoneReading(problem="spreadsheet_mangled")),  # lost its "+": not guessed back
+    ("31245700000.0", "US", PhoneReading(problem="spreadsheet_mangled")),  # nor made Dutch
     ("7911123456.0", "US", PhoneReading(problem="spreadsheet_mangled")),  # GB mobile that lost its 0: not a US number
-    ("447911123456", "US", PhoneReading("+447911123456", flags=("international_prefix_assumed",))),
     # extensions kept apart from E.164
     ("(415) 555-0134 x123", "US", PhoneReading("+14155550134", "123")),
     ("415-555-0134 ext. 123", "US", PhoneReading("+14155550134", "123")),
@@ -65,6 +66,12 @@ def test_labelled_numbers(text: str, expected: list[tuple[str, str]]) -> None:
     ({"phone": "3.12457E+10", "mobile": "+1 415 555 0199"}, "+14155550199", None, "+14155550199",
      ["phone:spreadsheet_mangled"]),
     ({"phone": "4.47911E+11"}, None, None, None, ["phone:spreadsheet_mangled"]),
+    ({"phone": "+1-415-555-0134 (cell)"}, "+14155550134", None, "+14155550134", []),
+    ({"phone": "+1 415 555 0134 (work), +1 415 555 0199 (mobile)"}, "+14155550134", None, "+14155550199", []),
+    ({"phone": "O: 415-555-0134, C: 415-555-0199"}, "+14155550134", None, "+14155550199", []),
+    ({"phone": "415-555-0134 / 415-555-0199"}, "+14155550134", None, "+14155550199", []),
+    ({"phone": "+1 415 555 0134 ext.12"}, "+14155550134", "12", None, []),
+    ({"phone": "Mobile: +44 7700 900418"}, "+447700900418", None, "+447700900418", []),
 ])
 def test_build_lead_numbers(fields: dict[str, Any], phone: str | None, extension: str | None, mobile: str | None,
                             flags: list[str]) -> None:
