@@ -137,3 +137,54 @@ def test_signature_without_a_sign_off(text: str, body: str, signature: str) -> N
 def test_read_signature(signature: str, expected: tuple[str | None, ...]) -> None:
     facts = read_signature(signature, signature.splitlines()[0], "US")
     assert (facts.company, facts.title, facts.phone, facts.mobile) == expected
+
+
+def notification(body: str, html: bool = False, reply_to: str | None = "Visitor <v@visitor.example>") -> bytes:
+    message = EmailMessage()
+    message["From"], message["To"] = "Forms <no-reply@forms.example>", "sales@ourco.example"
+    message["Subject"] = "New submission"
+    if reply_to:
+        message["Reply-To"] = reply_to
+    message.set_content(body, subtype="html" if html else "plain")
+    return message.as_bytes()
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    (notification("First Name: jane\nLast Name: DOE\nEmail address: jane@acme.example\nPhone number: 415 555 0134\n"
+                  "Company name: Acme\nJob title: CTO\nHow can we help?: We need routing.\n\nAnd a demo.\n"
+                  "Seats: 25\n--\nSent by Forms"),
+     {"email": "jane@acme.example", "first_name": "Jane", "last_name": "Doe", "phone": "+14155550134",
+      "company": "Acme", "title": "CTO", "inquiry": "We need routing.\n\nAnd a demo.", "custom.Seats": "25"}),
+    (notification("<table><tr><td><b>Name</b></td><td>Aisha Bello</td></tr><tr><td><b>Email</b></td>"
+                  "<td><a href='mailto:aisha@cafes.example'>aisha@cafes.example</a></td></tr><tr><td>Mobile</td>"
+                  "<td>+44 7700 900 123</td></tr><tr><td><b>Message</b></td><td>Catering quote?</td></tr></table>",
+                  html=True),
+     {"email": "aisha@cafes.example", "first_name": "Aisha", "last_name": "Bello", "mobile_phone": "+447700900123",
+      "inquiry": "Catering quote?"}),
+])
+def test_form_notifications(raw: bytes, expected: dict[str, str]) -> None:
+    lead = lead_of(raw)
+    got = {k: (lead.custom.get(k[7:]) if k.startswith("custom.") else getattr(lead, k)) for k in expected}
+    assert got == expected
+
+
+def test_a_forwarded_form_notification_is_the_visitors_lead() -> None:
+    body = ("New lead below\n\n---------- Forwarded message ---------\nFrom: Forms <no-reply@forms.example>\n"
+            "Date: Mon, 2 Mar 2026\nSubject: New submission\nTo: <tom@ourco.example>\n\n"
+            "Name: Raj Patel\nEmail: raj@prospect.example\nMessage: Pricing please.\n")
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "Tom <tom@ourco.example>", "x@ourco.example", "Fwd: New"
+    message.set_content(body)
+    lead = lead_of(message.as_bytes())
+    assert (lead.email, lead.first_name, lead.inquiry) == ("raj@prospect.example", "Raj", "Pricing please.")
+
+
+def test_a_signature_with_email_and_phone_labels_is_not_a_form() -> None:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "j.doe@acme.example", "s@ourco.example", "Question"
+    message["Reply-To"] = "j.doe@acme.example"
+    message.set_content("Do you support HubSpot?\n\nBest regards,\nJane Doe\nCTO, Acme Robotics\n"
+                        "Email: j.doe@acme.example\nPhone: +1 415 555 0134\n")
+    lead = lead_of(message.as_bytes())
+    assert (lead.inquiry, lead.first_name, lead.last_name, lead.company, lead.phone) == (
+        "Do you support HubSpot?", "Jane", "Doe", "Acme Robotics", "+14155550134")

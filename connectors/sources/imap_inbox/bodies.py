@@ -38,7 +38,8 @@ class _TextFromHtml(HTMLParser):
         elif tag in _BLOCK_TAGS:
             self._break(1)
         elif tag in {"td", "th"}:
-            self.parts.append(" ")
+            # Cells apart by a tab: a form notification's table reads as 'Label<TAB>value'.
+            self.parts.append("\t" if self.parts and not self.parts[-1].endswith("\n") else "")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in {"script", "style", "head", "title"} and self._skip:
@@ -70,7 +71,8 @@ def html_to_text(html: str) -> str:
 
 def tidy_lines(text: str) -> str:
     """Trim each line, keep single blank lines between paragraphs, drop blank lines at both ends."""
-    lines = [line.replace("\xa0", " ").strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ")
+    lines = [re.sub(r"[ \t]*\t[ \t]*", "\t", line).strip() for line in text.split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
@@ -137,9 +139,22 @@ def inline_original(text: str) -> Original | None:
         sender = address(unwrapped.get("from"))
         if sender is None:
             break
-        text = tidy_lines(unwrapped.get("text") or "")
+        inner = tidy_lines(unwrapped.get("text") or "") or _after_header_block(text, sender[1])
+        text = inner
         found = Original(sender=sender, text=text, sent=unwrapped.get("date"))
     return found
+
+
+def _after_header_block(text: str, sender: str) -> str:
+    """The forwarded text after its From/Date/Subject block. quotequail reads a form notification's own
+    'Name: ... / Email: ...' lines as more headers and returns no text; the block ends at a blank line."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if sender in line and ":" in line), None)
+    if start is None:
+        return ""
+    blank = next((i for i in range(start, len(lines)) if not lines[i].strip(" >")), len(lines))
+    return tidy_lines("\n".join(line.lstrip(">").lstrip() if line.startswith(">") else line
+                                for line in lines[blank + 1:]))
 
 
 @dataclass

@@ -23,13 +23,12 @@ from connectors.sources.imap_inbox.bodies import (
     sent_at,
     split_reply,
 )
+from connectors.sources.imap_inbox.form_mail import form_fields, has_email_label
 from connectors.sources.imap_inbox.signature import read_signature, trailing_signature
 
 _OOO_SUBJECT = re.compile(r"^\s*(automatic reply|auto[- ]?reply|out of (the )?office|abwesenheit|autosvar|"
                           r"r[ée]ponse automatique|absence|vacation)\b", re.I)
 _BOUNCE_FROM = re.compile(r"^(mailer-daemon|postmaster)@", re.I)
-_LABEL = re.compile(r"^\s*(name|full name|e-?mail|email address|phone|telephone|mobile|mobile phone|cell|company|"
-                    r"organi[sz]ation|message|comments?)\s*:\s*(.*)$", re.I)
 
 
 @dataclass
@@ -79,8 +78,7 @@ def classify(message: EmailMessage, own_domains: frozenset[str]) -> tuple[str, s
 def _is_form_notification(message: EmailMessage) -> bool:
     if not message.get("Reply-To"):
         return False
-    labels = {m.group(1).lower() for line in body_text(message).splitlines() if (m := _LABEL.match(line))}
-    return bool(labels & {"email", "e-mail", "email address"})
+    return has_email_label(body_text(message))
 
 
 def forwarded_sender(message: EmailMessage) -> tuple[str, str] | None:
@@ -107,26 +105,6 @@ def inquiry_text(text: str) -> str:
     return body
 
 
-_MULTILINE = {"message", "comments", "comment"}
-_ANY_LABEL = re.compile(r"^\s*[A-Za-z][\w ()/-]{0,40}:\s")
-
-
-def form_labels(text: str) -> dict[str, str]:
-    """'Label: value' lines of a form notification; a value may continue on the following lines."""
-    labels: dict[str, str] = {}
-    current: str | None = None
-    for line in text.splitlines():
-        match = _LABEL.match(line)
-        if match:
-            current = match.group(1).lower()
-            labels[current] = match.group(2).strip()
-        elif current in _MULTILINE and line.strip() and not line.startswith("--") and not _ANY_LABEL.match(line):
-            labels[current] = f"{labels[current]}\n{line.strip()}".strip()
-        else:
-            current = None
-    return labels
-
-
 def extract(raw: bytes, own_domains: frozenset[str]) -> ParsedMail:
     """Classify the message and, for leads and activities, the lead's fields."""
     message = parse_message(raw)
@@ -140,9 +118,10 @@ def extract(raw: bytes, own_domains: frozenset[str]) -> ParsedMail:
     text = body_text(message)
     fields: dict[str, object] = {"attribution": {"source": "email"}, "custom": {"subject": subject}}
     original = forwarded_original(message) if reason == "forwarded inquiry" else None
-    if reason == "form notification" or (original and _form_email(original.text)):
+    if reason == "form notification" or (original and has_email_label(original.text)):
         reply_to = None if original else address(str(message.get("Reply-To", "")))
-        fields.update(_form_fields(form_labels(original.text if original else text), reply_to))
+        fields = form_fields(original.text if original else text, reply_to)
+        fields["custom"] = {**fields["custom"], "subject": subject}  # type: ignore[dict-item]
     else:
         person = (original.sender if original else None) or address(str(message.get("Reply-To", ""))) or \
             address(str(message.get("From", "")))
@@ -151,26 +130,9 @@ def extract(raw: bytes, own_domains: frozenset[str]) -> ParsedMail:
         fields.update(_written_fields(original.text if original else text, person))
     forwarder = address(str(message.get("From", ""))) if original is not None else None
     if forwarder is not None:
-        fields["custom"] = {"subject": subject, "forwarded_by": forwarder[1]}
+        fields["custom"] = {**fields["custom"], "forwarded_by": forwarder[1]}  # type: ignore[dict-item]
     parsed.fields = fields
     return parsed
-
-
-def _form_email(text: str) -> bool:
-    labels = form_labels(text)
-    return bool(labels.get("email") or labels.get("e-mail") or labels.get("email address"))
-
-
-def _form_fields(labels: dict[str, str], reply_to: tuple[str, str] | None) -> dict[str, object]:
-    return {
-        "email": labels.get("email") or labels.get("e-mail") or labels.get("email address") or (
-            reply_to[1] if reply_to else None),
-        "full_name": labels.get("name") or labels.get("full name") or (reply_to[0] if reply_to else None),
-        "phone": labels.get("phone") or labels.get("telephone"),
-        "mobile": labels.get("mobile") or labels.get("mobile phone") or labels.get("cell"),
-        "company": labels.get("company") or labels.get("organisation") or labels.get("organization"),
-        "inquiry": labels.get("message") or labels.get("comments") or labels.get("comment"),
-    }
 
 
 def _written_fields(text: str, person: tuple[str, str] | None) -> dict[str, object]:
@@ -181,5 +143,8 @@ def _written_fields(text: str, person: tuple[str, str] | None) -> dict[str, obje
         body, signature = trailing_signature(body)
     region = region_of_domain(person[1]) if person else None
     facts = read_signature(signature, person[0] if person else None, region)
-    return {"inquiry": body or None, "company": facts.company, "title": facts.title, "phone": facts.phone,
-            "mobile": facts.mobile}
+    fields: dict[str, object] = {"inquiry": body or None, "company": facts.company, "title": facts.title,
+                                 "phone": facts.phone, "mobile": facts.mobile}
+    if person is not None and not person[0] and facts.name:
+        fields["full_name"] = facts.name  # "From: jane.doe@x.example" with no display name: the signature's
+    return fields

@@ -28,6 +28,10 @@ _TITLE_WORDS = re.compile(
     r"leiter|leiterin|geschäftsführer|geschäftsführerin|inhaber|einkauf|directeur|directrice|responsable|"
     r"gérant|directora|gerente|jefe|responsabile|direttore|verantwortlich)\b", re.I)
 _URL_OR_MAIL = re.compile(r"(https?://|www\.|@|\.(com|net|org|io|example)\b)", re.I)
+_PERSON = re.compile(r"(?:[^\W\d_][\w'’.-]*\s+){1,3}[^\W\d_][\w'’-]*")
+_SIGN_OFF = re.compile(r"^(best|kind|warm|many|regards|thanks|thank you|cheers|sincerely|mit freundlichen|"
+                       r"viele grüße|beste grüße|cordialement|saludos|un saluto|met vriendelijke|med vänliga|"
+                       r"sent from)", re.I)
 _SEGMENT_SPLIT = re.compile(r"\s+[|•·–—]\s+|\s*\|\s*")
 _AT_COMPANY = re.compile(r"^(?P<title>.{2,80}?)\s+(?:at|@|bei|chez|en|presso)\s+(?P<company>.{2,80})$", re.I)
 
@@ -38,6 +42,7 @@ class SignatureFacts:
     title: str | None = None
     phone: str | None = None
     mobile: str | None = None
+    name: str | None = None  # the first line that reads as a person's name, for a sender without one
 
 
 def read_signature(signature: str, name: str | None, region: str | None) -> SignatureFacts:
@@ -58,6 +63,10 @@ def read_signature(signature: str, name: str | None, region: str | None) -> Sign
 
 
 def _read_words(segment: str, name: str | None, facts: SignatureFacts, shared_line: bool) -> None:
+    if facts.name is None and not shared_line and _PERSON.fullmatch(segment) and not _TITLE_WORDS.search(segment) \
+            and not _LEGAL_FORM.search(segment) and not _SIGN_OFF.match(segment):
+        facts.name = segment
+        return
     if _URL_OR_MAIL.search(segment) or len(segment) > 80 or (name and segment.casefold() == name.casefold()):
         return
     if re.search(r"\d{3,}", segment) or re.match(r"^(sent from|get outlook|--|best|kind|regards|thanks)", segment,
