@@ -51,8 +51,7 @@ def strip_symbols(text: str) -> str:
     """Remove emoji and other pictographs by Unicode category, keeping every script's letters and marks."""
     kept = "".join(ch for ch in unicodedata.normalize("NFC", text)
                    if unicodedata.category(ch) not in _DROPPED_CATEGORIES)
-    kept = _EMOJI_GLUE.sub("", kept) if kept != text or _EMOJI_GLUE.search(kept) else kept
-    return _SPACES.sub(" ", kept).strip(" ,;|")
+    return _SPACES.sub(" ", _EMOJI_GLUE.sub("", kept)).strip(" ,;|")
 
 
 def _needs_recasing(text: str) -> bool:
