@@ -19,6 +19,10 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import ValidationError
 
 from connectors.errors import RecordRejectedError
+from connectors.field_targets import apply_types
+from connectors.people.names import clean_name_part, parse_person_name
+from connectors.people.phones import PROBLEM_REASONS, read_lead_phones, read_phone
+from connectors.people.roles import is_role_address
 from connectors.records import Attribution, Consent, Lead, RawSubmission
 
 _TRUE = {"1", "y", "yes", "true", "on", "oui", "ja", "si", "sí", "checked", "x", "opt-in", "opted in"}
@@ -38,6 +42,8 @@ _COUNTRY_ALIASES = {
 }
 _KNOWN_ISO2 = {r for r in phonenumbers.SUPPORTED_REGIONS}
 _SPACES = re.compile(r"\s+")
+_NO_VALUE = re.compile(r"0+(\.0+)?|null|none|nil|undefined|n/?a|\(not set\)|\(none\)|\{+[^{}]*\}+|-", re.I)
+_PHONE_CODES = {"spreadsheet_mangled": "PHONE_MANGLED", "unreadable": "INVALID_PHONE", "not_possible": "INVALID_PHONE"}
 
 
 def clean_text(value: Any) -> str | None:
@@ -48,6 +54,26 @@ def clean_text(value: Any) -> str | None:
         value = ", ".join(str(v) for v in value if v not in (None, ""))
     text = _SPACES.sub(" ", unicodedata.normalize("NFC", str(value))).strip()
     return text or None
+
+
+def clean_multiline(value: Any) -> str | None:
+    """Like clean_text, but line breaks stay: a message's paragraphs and lists are part of what it says."""
+    if value is None:
+        return None
+    if isinstance(value, list | tuple):
+        value = "\n".join(str(v) for v in value if v not in (None, ""))
+    text = unicodedata.normalize("NFC", str(value)).replace("\r\n", "\n").replace("\r", "\n")
+    lines = [re.sub(r"[^\S\n]+", " ", line).strip() for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() or None
+
+
+def attribution_value(value: Any) -> str | None:
+    """An attribution value, or None for the ways platforms say "none": Meta's ad_id 0 for organic leads,
+    unfilled URL macros ({gclid}, {{ad.id}}), 'null', 'undefined', '(not set)'."""
+    text = clean_text(value)
+    if text is None or _NO_VALUE.fullmatch(text):
+        return None
+    return text
 
 
 def normalise_email(value: Any, record: str) -> str | None:
@@ -72,25 +98,14 @@ def _reason(exc: EmailNotValidError) -> str:
 
 
 def normalise_phone(value: Any, default_region: str | None, record: str) -> str | None:
-    """Parse a phone number into E.164, reading national numbers in `default_region`."""
+    """Parse a phone number into E.164 (extension dropped), reading national numbers in `default_region`."""
     text = clean_text(value)
     if text is None:
         return None
-    text = _excel_number(text)
-    try:
-        number = phonenumbers.parse(text, (default_region or "US").upper())
-    except phonenumbers.NumberParseException:
-        raise RecordRejectedError(record, "phone", "not a phone number") from None
-    if not phonenumbers.is_possible_number(number):
-        raise RecordRejectedError(record, "phone", "not a possible phone number for its country") from None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def _excel_number(text: str) -> str:
-    """Undo Excel's scientific notation (4.15555E+09) that spreadsheets put on phone columns."""
-    if re.fullmatch(r"\d(\.\d+)?[eE]\+\d{1,2}", text):
-        return str(int(float(text)))
-    return text
+    reading = read_phone(text, default_region)
+    if reading.problem:
+        raise RecordRejectedError(record, "phone", PROBLEM_REASONS[reading.problem], code=_PHONE_CODES[reading.problem])
+    return reading.e164
 
 
 def normalise_country(value: Any, record: str) -> str | None:
@@ -111,22 +126,17 @@ def normalise_country(value: Any, record: str) -> str | None:
 
 
 def normalise_name(value: Any) -> str | None:
-    """Fix ALL-CAPS and all-lower names from badge scanners; leave mixed case (McDonald, van Dijk) alone."""
+    """One name part: emoji removed, ALL-CAPS and all-lower recased, mixed case (McDonald, van Dijk) kept."""
     text = clean_text(value)
     if text is None:
         return None
-    if text.isupper() or text.islower():
-        return "-".join(part[:1].upper() + part[1:].lower() if part else part
-                        for part in text.title().split("-"))
-    return text
+    return clean_name_part(text)
 
 
 def split_full_name(full_name: Any) -> tuple[str | None, str | None]:
-    text = clean_text(full_name)
-    if text is None:
-        return None, None
-    first, _, last = text.partition(" ")
-    return first, last or None
+    """(first, last) of a full name; titles and suffixes dropped, "Last, First" understood."""
+    name = parse_person_name(None, None, clean_text(full_name))
+    return name.first, name.last
 
 
 def parse_bool(value: Any) -> bool | None:
@@ -173,19 +183,19 @@ def build_lead(raw: RawSubmission, fields: Mapping[str, Any], default_region: st
     """Build a Lead from a source's mapped field dict; every problem names record and field."""
     record = f"{raw.source}/{raw.source_record_id}"
     email = normalise_email(fields.get("email"), record)
-    first, last = fields.get("first_name"), fields.get("last_name")
-    if not first and not last and fields.get("full_name"):
-        first, last = split_full_name(fields.get("full_name"))
+    name = parse_person_name(clean_text(fields.get("first_name")), clean_text(fields.get("last_name")),
+                             clean_text(fields.get("full_name")))
     country = normalise_country(fields.get("country"), record)
-    custom = dict(fields.get("custom") or {})
-    try:
-        phone = normalise_phone(fields.get("phone"), country or region_of_domain(email) or default_region, record)
-    except RecordRejectedError:
-        if email is None:
-            raise
-        # A reachable lead is not lost over a phone number we cannot read: keep it as written, for a human.
-        phone, custom["phone_as_written"] = None, clean_text(fields.get("phone"))
-    if email is None and phone is None:
+    custom = apply_types(dict(fields.get("custom") or {}), fields.get("custom_types") or {})
+    # A reachable lead is not lost over a number we cannot read: it is kept as written, for a human.
+    region = country or region_of_domain(email) or default_region
+    phones = read_lead_phones(clean_text(fields.get("phone")), clean_text(fields.get("mobile")),
+                              clean_text(fields.get("work_phone")), region)
+    custom.update(phones.as_written or {})
+    if email is None and phones.phone is None:
+        if phones.problem:
+            raise RecordRejectedError(record, "phone", PROBLEM_REASONS[phones.problem],
+                                      code=_PHONE_CODES[phones.problem])
         raise RecordRejectedError(record, "email", "missing: a lead needs an e-mail address or a phone number",
                                   code="MISSING_CONTACT")
     consent = fields.get("consent") or {}
@@ -200,9 +210,15 @@ def build_lead(raw: RawSubmission, fields: Mapping[str, Any], default_region: st
             source_record_id=raw.source_record_id,
             received_at=_as_datetime(fields.get("submitted_at")) or raw.received_at,
             email=email,
-            first_name=normalise_name(first),
-            last_name=normalise_name(last),
-            phone=phone,
+            role_address=is_role_address(email),
+            first_name=name.first,
+            last_name=name.last,
+            salutation=name.salutation,
+            name_suffix=name.suffix,
+            phone=phones.phone,
+            phone_extension=phones.extension,
+            mobile_phone=phones.mobile,
+            phone_flags=phones.flags or [],
             company=clean_text(fields.get("company")),
             title=clean_text(fields.get("title")),
             website=clean_text(fields.get("website")),
@@ -213,10 +229,10 @@ def build_lead(raw: RawSubmission, fields: Mapping[str, Any], default_region: st
             state=clean_text(fields.get("state")),
             postal_code=clean_text(fields.get("postal_code")),
             country=country,
-            inquiry=clean_text(fields.get("inquiry")),
+            inquiry=clean_multiline(fields.get("inquiry")),
             product_interest=list(interest or []),
             consent=Consent(**{k: parse_bool(v) for k, v in consent.items()}),
-            attribution=Attribution(**{k: clean_text(v) for k, v in attribution.items()}),
+            attribution=Attribution(**{k: attribution_value(v) for k, v in attribution.items()}),
             events=fields.get("events") or [],
             custom=custom,
             is_test=bool(fields.get("is_test")),

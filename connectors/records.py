@@ -70,7 +70,16 @@ class Lead(BaseModel):
     email: str | None = None
     first_name: str | None = None
     last_name: str | None = None
-    phone: str | None = None
+    salutation: str | None = Field(default=None, description="Honorific or title taken out of the name (Dr., Ms., "
+                                   "Prof.): never part of first_name.")
+    name_suffix: str | None = Field(default=None, description="Suffix taken out of the name (Jr., III, PhD, MBA).")
+    phone: str | None = Field(default=None, description="Main number in E.164, without its extension.")
+    phone_extension: str | None = Field(default=None, description="Extension of the main number (x123, ext. 123).")
+    mobile_phone: str | None = Field(default=None, description="Second number in E.164: the mobile given beside a "
+                                     "work phone (Mobile / Cell / M: columns or labels).")
+    phone_flags: list[str] = Field(default_factory=list, description="What reading the numbers found, as "
+                                   "'<field>:<flag>': spreadsheet_mangled, unreadable, not_possible (the value is then "
+                                   "in custom.<field>_as_written), from_spreadsheet.")
     company: str | None = None
     title: str | None = None
     website: str | None = None
@@ -94,6 +103,8 @@ class Lead(BaseModel):
     crm_id: str | None = Field(default=None, description="The CRM record this lead was read from (CRM as a source).")
     anonymous_ids: list[str] = Field(default_factory=list,
                                      description="Tracking ids (Segment anonymousId) known to belong to this person.")
+    role_address: bool = Field(default=False, description="The e-mail is a function or group mailbox (info@, "
+                               "sales@, office@), not a person's: rules can lower the fit score.")
     email_invalid: bool | None = Field(default=None, description="The address hard-bounced (e-mail engagement).")
     events_only: bool = Field(default=False, description="Carries behaviour, no lead data: never creates a CRM "
                                                           "lead by itself (tracking calls, e-mail engagement).")

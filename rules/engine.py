@@ -91,14 +91,18 @@ class Ruleset:
             named.add(self.spec.routing.default.queue)
         return sorted(named)
 
-    def needs_account_owners(self) -> bool:
-        """Whether any rule looks at account owners (if none does, the sink is not asked for them)."""
+    def referenced_fields(self) -> set[str]:
+        """Every field any rule's condition looks at."""
         spec = self.spec
         conditions = [r.when for r in spec.qualification.disqualify] + [c.when for c in spec.qualification.require]
         conditions += [r.when for r in spec.scoring.rules] + [r.when for r in spec.routing.rules]
         conditions += [n.when for n in spec.nurture]
-        return any(r.assign == "account_owner" for r in spec.routing.rules) or any(
-            "account_owner" in referenced_fields(c) for c in conditions)
+        return set().union(*(referenced_fields(c) for c in conditions))
+
+    def needs_account_owners(self) -> bool:
+        """Whether any rule looks at account owners (if none does, the sink is not asked for them)."""
+        return any(r.assign == "account_owner" for r in self.spec.routing.rules) or \
+            "account_owner" in self.referenced_fields()
 
     def lists(self) -> list[str]:
         return sorted({n.list for n in self.spec.nurture})

@@ -78,6 +78,10 @@ def lint(ruleset: Ruleset) -> list[str]:
             warnings.append(f"team '{name}' is not used by any routing rule")
     if rules and not rules[-1].when and spec.routing.default.queue:
         warnings.append(f"the default is reached only when rule '{rules[-1].id}' cannot place a lead")
+    if "role_address" not in ruleset.referenced_fields():
+        warnings.append("no rule looks at role_address: leads from info@, sales@ or office@ score like a person; "
+                        "consider a fit rule such as {id: role-address, when: {role_address: {equals: true}}, "
+                        "points: -10}")
     return warnings
 
 

@@ -13,7 +13,7 @@ from typing import Protocol
 from connectors.records import CrmChange, CrmRecord, Lead, RecordOutcome
 
 PERSON_FIELDS: tuple[str, ...] = (
-    "email", "first_name", "last_name", "phone", "company", "title", "website", "industry",
+    "email", "first_name", "last_name", "phone", "mobile_phone", "company", "title", "website", "industry",
     "employees", "street", "city", "state", "postal_code", "country", "lead_source", "description",
 )
 DECISION_FIELDS: tuple[str, ...] = (

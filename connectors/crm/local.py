@@ -99,9 +99,19 @@ class LocalCrmSink:
         Path(config.path).parent.mkdir(parents=True, exist_ok=True)
         self.engine = create_engine(f"sqlite:///{config.path}", connect_args={"timeout": 30})
         _meta.create_all(self.engine)
+        self._add_new_columns()
         self._seed()
         self._mapped = set(config.mapping.resolved("local"))
         self.write_calls = 0
+
+    def _add_new_columns(self) -> None:
+        """A CRM file made by an older version lacks the logical fields added since (e.g. mobile_phone)."""
+        with self.engine.begin() as conn:
+            existing = {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(crm_leads)")}
+            for column in _leads.columns:
+                if column.name not in existing:
+                    kind = column.type.compile(dialect=self.engine.dialect)
+                    conn.exec_driver_sql(f'ALTER TABLE crm_leads ADD COLUMN "{column.name}" {kind}')
 
     def _seed(self) -> None:
         """Make the configured users, queues and accounts exist (config is the roster's source)."""

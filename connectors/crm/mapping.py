@@ -18,6 +18,7 @@ DEFAULT_FIELDS: dict[str, dict[str, str]] = {
     "local": {name: name for name in LOGICAL_FIELDS},
     "salesforce": {
         "email": "Email", "first_name": "FirstName", "last_name": "LastName", "phone": "Phone",
+        "mobile_phone": "MobilePhone",
         "company": "Company", "title": "Title", "website": "Website", "industry": "Industry",
         "employees": "NumberOfEmployees", "street": "Street", "city": "City", "state": "State",
         "postal_code": "PostalCode", "country": "Country", "lead_source": "LeadSource",
@@ -28,6 +29,7 @@ DEFAULT_FIELDS: dict[str, dict[str, str]] = {
     },
     "hubspot": {
         "email": "email", "first_name": "firstname", "last_name": "lastname", "phone": "phone",
+        "mobile_phone": "mobilephone",
         "company": "company", "title": "jobtitle", "website": "website", "industry": "industry",
         "employees": "numemployees", "street": "address", "city": "city", "state": "state",
         "postal_code": "zip", "country": "country", "lead_source": "leadsync_source",

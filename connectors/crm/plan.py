@@ -31,7 +31,9 @@ def desired_fields(lead: Lead, decision: Decision) -> dict[str, Any]:
         "email": lead.email,
         "first_name": lead.first_name,
         "last_name": lead.last_name,
-        "phone": lead.phone,
+        # The extension travels with the number, as reps and dialers read it ("+14155550134 ext. 22").
+        "phone": f"{lead.phone} ext. {lead.phone_extension}" if lead.phone and lead.phone_extension else lead.phone,
+        "mobile_phone": lead.mobile_phone,
         "company": lead.company,
         "title": lead.title,
         "website": lead.website,

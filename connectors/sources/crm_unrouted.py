@@ -76,6 +76,7 @@ class CrmUnroutedSource:
         mapped = {k: fields.get(k) for k in ("email", "first_name", "last_name", "phone", "company", "title",
                                              "website", "industry", "employees", "street", "city", "state",
                                              "postal_code", "country")}
+        mapped["mobile"] = fields.get("mobile_phone")
         mapped["inquiry"] = fields.get("description")
         mapped["attribution"] = {"source": fields.get("lead_source")}
         lead = build_lead(raw, mapped, self.config.default_region)

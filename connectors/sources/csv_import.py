@@ -18,9 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from connectors.errors import FatalError, RecordRejectedError
+from connectors.field_targets import assign, check_field_map
 from connectors.normalise import build_lead
 from connectors.records import Lead, RawSubmission
 from connectors.sources.base import Page
@@ -31,8 +32,13 @@ DEFAULT_ALIASES: dict[str, list[str]] = {
     "last_name": ["last name", "lastname", "last", "surname", "family name"],
     "full_name": ["name", "full name", "contact name"],
     "email": ["email", "e-mail", "email address", "e-mail address", "mail", "email_address", "work email"],
-    "phone": ["phone", "telephone", "phone number", "tel", "phone_number", "direct phone"],
-    "mobile": ["mobile", "mobile phone", "cell", "cell phone"],
+    "phone": ["phone", "telephone", "phone number", "tel", "phone_number", "direct phone", "phone 1", "phone1",
+              "direct", "direct dial", "landline"],
+    "work_phone": ["work phone", "business phone", "office phone", "company phone", "work phone number",
+                   "business phone number", "work tel"],
+    "mobile": ["mobile", "mobile phone", "cell", "cell phone", "mobile number", "cell number", "mobile no",
+               "cellphone", "mobilephone", "handy", "mobil", "mobile tel", "m", "phone 2", "phone2", "gsm",
+               "mobile/cell", "cell/mobile", "portable", "mobile phone number"],
     "company": ["company", "company name", "organisation", "organization", "account", "account name"],
     "title": ["title", "job title", "position", "role", "job_title"],
     "country": ["country", "country/region"],
@@ -63,10 +69,20 @@ class CsvImportConfig(BaseModel):
                           "or a Python codec name.")
     delimiter: str = Field(default="auto", description="'auto' sniffs among , ; tab and |.")
     columns: dict[str, list[str]] = Field(default_factory=dict,
-                                          description="Extra header spellings per lead field.")
+                                          description="Extra header spellings per lead field; a custom field may be "
+                                          "typed: 'custom.budget:number:de: [Budget]'.")
     default_region: str = Field(default="US", description="Region for phone numbers without a country code.")
     batch_size: int = Field(default=1000, ge=1, description="Rows per page stored in the inbox.")
     lead_source: str | None = Field(default=None, description="Attribution source for every row, e.g. 'tradeshow'.")
+
+    @field_validator("columns")
+    @classmethod
+    def _known_fields(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        unknown = [f for f in value if f not in DEFAULT_ALIASES and not f.startswith("custom.")]
+        if unknown:
+            raise ValueError(f"unknown lead field(s) {unknown}; known: {', '.join(DEFAULT_ALIASES)} or custom.<name>")
+        check_field_map({f: f for f in value if f.startswith("custom.")})
+        return value
 
 
 class CsvImportSource:
@@ -118,7 +134,7 @@ class CsvImportSource:
 
     def _check_header(self, path: Path, columns: list[str]) -> None:
         fields = {self._alias_to_field.get(header_key(c)) for c in columns}
-        if not fields & {"email", "phone", "mobile"}:
+        if not fields & {"email", "phone", "mobile", "work_phone"}:
             raise FatalError(f"source {self.name}: {path.name} has no e-mail or phone column "
                              f"(headers found: {', '.join(columns)})")
 
@@ -167,12 +183,13 @@ class CsvImportSource:
                     fields["custom"][column] = value.strip()
             elif field == "consent":
                 fields["consent"]["email"] = value
+            elif field.startswith("custom."):
+                if value and value.strip():
+                    assign(fields, field, value.strip())
             elif field == "lead_source":
                 fields["attribution"]["source"] = value or self.config.lead_source
             elif value and value.strip() and not fields.get(field):
                 fields[field] = value
-        if not fields.get("phone") and fields.get("mobile"):
-            fields["phone"] = fields["mobile"]
         try:
             return build_lead(raw, fields, self.config.default_region)
         except RecordRejectedError as exc:

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import glob
 import json
+import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from connectors.errors import FatalError, RecordRejectedError
+from connectors.field_targets import assign, check_field_map
 from connectors.normalise import build_lead
 from connectors.records import Lead, RawSubmission
 from connectors.sources.base import Page
@@ -25,7 +27,11 @@ from connectors.sources.base import Page
 DEFAULT_FIELD_MAP: dict[str, str] = {
     "first_name": "first_name", "firstname": "first_name", "last_name": "last_name", "lastname": "last_name",
     "name": "full_name", "full_name": "full_name", "email": "email", "work_email": "email",
-    "phone": "phone", "company": "company", "organisation": "company", "organization": "company",
+    "phone": "phone", "phone_number": "phone", "telephone": "phone", "tel": "phone",
+    "work_phone": "work_phone", "business_phone": "work_phone", "office_phone": "work_phone",
+    "mobile": "mobile", "mobile_phone": "mobile", "mobilephone": "mobile", "mobile_number": "mobile",
+    "cell": "mobile", "cell_phone": "mobile", "cellphone": "mobile",
+    "company": "company", "organisation": "company", "organization": "company",
     "job_title": "title", "title": "title", "website": "website", "country": "country", "state": "state",
     "city": "city", "employees": "employees", "company_size": "employees", "industry": "industry",
     "message": "inquiry", "comments": "inquiry", "interest": "product_interest",
@@ -43,10 +49,16 @@ class FormFilesConfig(BaseModel):
     name: str = Field(description="Source name; submissions are stored as form_files:<name>.")
     path: str = Field(description="JSON Lines file or glob of files, relative to the config file.")
     field_map: dict[str, str] = Field(default_factory=dict,
-                                      description="Form field -> lead field (e.g. 'org: company').")
+                                      description="Form field -> lead field (e.g. 'org: company', "
+                                      "'budget: custom.budget:number:de').")
     honeypot_field: str | None = Field(default=None, description="Hidden field bots fill in: marks spam.")
     default_region: str = "US"
     batch_size: int = Field(default=500, ge=1)
+
+    @field_validator("field_map")
+    @classmethod
+    def _known_targets(cls, value: dict[str, str]) -> dict[str, str]:
+        return check_field_map(value)
 
 
 class FormFilesSource:
@@ -118,16 +130,20 @@ def map_form_fields(submitted: Mapping[str, Any], envelope: Mapping[str, Any], f
         target = field_map.get(key) or field_map.get(key.lower())
         if key in ATTRIBUTION_KEYS:
             fields["attribution"][ATTRIBUTION_KEYS[key]] = _first(value)
-        elif target and target.startswith("consent."):
-            fields["consent"][target.split(".", 1)[1]] = _first(value)
         elif target == "product_interest":
             fields[target] = value if isinstance(value, list) else [value]
         elif target:
-            fields[target] = _first(value)
+            assign(fields, target, _first(value))
+        elif _FORM_ID_KEY.sub("", key.lower()) == "formid" and _first(value) not in (None, ""):
+            # The form's own id, posted as a hidden field: it says which form this was better than the endpoint.
+            fields["attribution"]["form_id"] = _first(value)
         else:
             fields["custom"][key] = value
     fields["is_spam"] = bool(honeypot_field and _first(submitted.get(honeypot_field)))
     return fields
+
+
+_FORM_ID_KEY = re.compile(r"[^a-z]")
 
 
 def _first(value: Any) -> Any:

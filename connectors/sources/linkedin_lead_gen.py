@@ -22,9 +22,10 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from connectors.errors import FatalError, LeadsyncError
+from connectors.field_targets import check_field_map
 from connectors.http_client import HttpClient
 from connectors.records import Lead, RawSubmission
 from connectors.redaction import register_secret
@@ -52,8 +53,14 @@ class LinkedInLeadGenConfig(BaseModel):
     first_run_days: int = Field(default=30, ge=1, le=365, description="How far back the first run reads "
                                 "(LinkedIn keeps leads 365 days).")
     field_map: dict[str, str] = Field(default_factory=dict, description="predefinedField or questionId -> lead "
-                                      "field (e.g. '807234246: inquiry').")
+                                      "field (e.g. '807234246: inquiry', '807234247: custom.seats:number').")
     default_region: str = "US"
+
+
+    @field_validator("field_map")
+    @classmethod
+    def _known_targets(cls, value: dict[str, str]) -> dict[str, str]:
+        return check_field_map(value)
 
 
 def classify_linkedin(response: httpx.Response) -> LeadsyncError | None:

@@ -12,13 +12,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from connectors.errors import RecordRejectedError
+from connectors.field_targets import assign
 from connectors.normalise import build_lead
 from connectors.records import Lead, RawSubmission
 from connectors.sources.form_files import ATTRIBUTION_KEYS
 
 PREDEFINED_FIELDS = {
     "FIRST_NAME": "first_name", "LAST_NAME": "last_name", "EMAIL": "email", "WORK_EMAIL": "email",
-    "PHONE_NUMBER": "phone", "WORK_PHONE_NUMBER": "phone", "COMPANY_NAME": "company", "JOB_TITLE": "title",
+    "PHONE_NUMBER": "phone", "WORK_PHONE_NUMBER": "work_phone", "COMPANY_NAME": "company", "JOB_TITLE": "title",
     "COUNTRY": "country", "CITY": "city", "STATE": "state", "ZIP_CODE": "postal_code", "POSTAL_CODE": "postal_code",
     "COMPANY_SIZE": "employees", "INDUSTRY": "industry", "COMPANY_WEBSITE": "website", "WEBSITE": "website",
     "STREET_ADDRESS": "street",
@@ -81,7 +82,7 @@ def linkedin_fields(payload: Mapping[str, Any], field_map: Mapping[str, str]) ->
         predefined = question.get("predefined")
         target = mapping.get(question_id) or (mapping.get(predefined) if predefined else None)
         if target and not fields.get(target):
-            fields[target] = ", ".join(value) if isinstance(value, list) else value
+            assign(fields, target, ", ".join(value) if isinstance(value, list) else value)
         elif not target:
             key = str(predefined).lower() if predefined else str(question.get("text") or question_id)
             fields["custom"][key] = value

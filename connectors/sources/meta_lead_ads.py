@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from connectors.errors import FatalError, LeadsyncError, RetriableError
+from connectors.field_targets import assign, check_field_map
 from connectors.http_client import HttpClient
 from connectors.normalise import build_lead
 from connectors.records import Lead, RawSubmission
@@ -28,7 +29,8 @@ THROTTLE_CODES = {4, 17, 32, 613, 80005}
 LEAD_FIELDS = "id,created_time,field_data,ad_id,ad_name,adset_id,campaign_id,campaign_name,form_id,is_organic," \
               "platform,custom_disclaimer_responses"
 FIELD_MAP = {"full_name": "full_name", "first_name": "first_name", "last_name": "last_name", "email": "email",
-             "work_email": "email", "phone_number": "phone", "work_phone_number": "phone", "company_name": "company",
+             "work_email": "email", "phone_number": "phone", "work_phone_number": "work_phone",
+             "company_name": "company",
              "job_title": "title", "city": "city", "state": "state", "zip_code": "postal_code",
              "post_code": "postal_code", "country": "country", "street_address": "street"}
 
@@ -42,8 +44,15 @@ class MetaLeadAdsConfig(BaseModel):
     api_version: str = "v21.0"
     base_url: str = "https://graph.facebook.com"
     page_size: int = Field(default=100, ge=1, le=500)
-    field_map: dict[str, str] = Field(default_factory=dict, description="Question key -> lead field.")
+    field_map: dict[str, str] = Field(default_factory=dict, description="Question key -> lead field "
+                                      "('company', 'custom.budget:number').")
     default_region: str = "US"
+
+
+    @field_validator("field_map")
+    @classmethod
+    def _known_targets(cls, value: dict[str, str]) -> dict[str, str]:
+        return check_field_map(value)
 
 
 def classify_meta(response: httpx.Response) -> LeadsyncError | None:
@@ -125,7 +134,7 @@ def meta_lead_fields(item: Mapping[str, Any], mapping: Mapping[str, str]) -> dic
         values = [v for v in answer.get("values") or [] if v not in (None, "")]
         target = mapping.get(answer["name"])
         if target and values and not fields.get(target):
-            fields[target] = values[0]
+            assign(fields, target, values[0])
         elif not target and values:
             fields["custom"][answer["name"]] = values if len(values) > 1 else values[0]
     for disclaimer in item.get("custom_disclaimer_responses") or []:

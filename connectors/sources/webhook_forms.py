@@ -14,15 +14,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from connectors.records import Attribution, Consent
+from connectors.field_targets import assign, check_field_map
 from connectors.sources.form_files import DEFAULT_FIELD_MAP, map_form_fields
 
 WEBFLOW_FIELDS = {"phone_number": "phone", "company_name": "company", "job_title": "title",
                   "message": "inquiry", "first": "first_name", "last": "last_name", "email_address": "email"}
-LEAD_TARGETS = {"email", "first_name", "last_name", "full_name", "phone", "company", "title", "website", "industry",
-                "employees", "street", "city", "state", "postal_code", "country", "inquiry", "product_interest",
-                "submitted_at"}
-_NESTED_TARGETS = {"attribution": set(Attribution.model_fields), "consent": set(Consent.model_fields)}
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
@@ -30,8 +26,14 @@ class WebhookConfigBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: str
     name: str = Field(description="Endpoint name: POST /<type>/<name> on the receiver.")
-    field_map: dict[str, str] = Field(default_factory=dict, description="Incoming field -> lead field.")
+    field_map: dict[str, str] = Field(default_factory=dict, description="Incoming field -> lead field ('company', "
+                                      "'attribution.campaign', 'custom.plan', 'custom.budget:number[:<locale>]').")
     default_region: str = "US"
+
+    @field_validator("field_map")
+    @classmethod
+    def _known_targets(cls, value: dict[str, str]) -> dict[str, str]:
+        return check_field_map(value)
 
 
 class WebflowConfig(WebhookConfigBase):
@@ -46,7 +48,8 @@ class JsonHookConfig(WebhookConfigBase):
     type: Literal["json"] = "json"
     field_map: dict[str, str] = Field(
         min_length=1, description="Path in the JSON body (dotted 'contact.email' or JSON pointer "
-        "'/contact/email') -> lead field ('email', 'attribution.campaign', 'consent.email', 'custom.plan').")
+        "'/contact/email') -> lead field ('email', 'attribution.campaign', 'consent.email', 'custom.plan', "
+        "'custom.budget:number[:<locale>]').")
     id_path: str | None = Field(default=None, description="Path of the sender's record id; without it the "
                                 "content hash of the body is the id.")
     secret_header: str | None = Field(default=None, description="Header carrying the shared secret.")
@@ -55,13 +58,9 @@ class JsonHookConfig(WebhookConfigBase):
     @field_validator("field_map")
     @classmethod
     def _known_targets(cls, value: dict[str, str]) -> dict[str, str]:
-        for path, target in value.items():
+        for path in value:
             check_path(path)
-            head, _, tail = target.partition(".")
-            if target in LEAD_TARGETS or (head == "custom" and tail) or tail in _NESTED_TARGETS.get(head, set()):
-                continue
-            raise ValueError(f"'{path}' maps to unknown lead field '{target}'")
-        return value
+        return check_field_map(value)
 
     @field_validator("id_path")
     @classmethod
@@ -116,11 +115,7 @@ def json_hook_fields(payload: Mapping[str, Any], field_map: Mapping[str, str]) -
         value = resolve_path(payload, path)
         if value is _MISSING or value is None:
             continue
-        head, _, tail = target.partition(".")
-        if tail and head in fields:
-            fields[head][tail] = value
-        else:
-            fields[target] = value
+        assign(fields, target, value)
     return fields
 
 

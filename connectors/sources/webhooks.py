@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator
 
 from connectors.errors import RecordRejectedError
+from connectors.field_targets import assign
 from connectors.normalise import build_lead
 from connectors.records import Lead, RawSubmission
 from connectors.sources.base import Page
@@ -27,11 +28,12 @@ from connectors.sources.webhook_forms import (
 )
 
 TYPEFORM_REFS = {"first_name": "first_name", "last_name": "last_name", "name": "full_name", "email": "email",
-                 "work_email": "email", "phone": "phone", "company": "company", "job_title": "title",
+                 "work_email": "email", "phone": "phone", "mobile": "mobile", "mobile_phone": "mobile",
+                 "work_phone": "work_phone", "company": "company", "job_title": "title",
                  "title": "title", "website": "website", "country": "country", "consent": "consent.email",
                  "use_case": "inquiry", "message": "inquiry", "team_size": "employees", "employees": "employees"}
 GOOGLE_COLUMNS = {"FIRST_NAME": "first_name", "LAST_NAME": "last_name", "FULL_NAME": "full_name",
-                  "EMAIL": "email", "WORK_EMAIL": "email", "PHONE_NUMBER": "phone", "WORK_PHONE": "phone",
+                  "EMAIL": "email", "WORK_EMAIL": "email", "PHONE_NUMBER": "phone", "WORK_PHONE": "work_phone",
                   "COMPANY_NAME": "company", "JOB_TITLE": "title", "POSTAL_CODE": "postal_code", "CITY": "city",
                   "REGION": "state", "COUNTRY": "country", "COMPANY_SIZE": "employees", "STREET_ADDRESS": "street"}
 
@@ -126,10 +128,9 @@ def typeform_fields(payload: Mapping[str, Any], refs: Mapping[str, str]) -> dict
             value = [*value.get("labels", []), *([value["other"]] if value.get("other") else [])]
         ref = answer["field"].get("ref") or answer["field"]["id"]
         target = refs.get(ref)
-        if target and target.startswith("consent."):
-            fields["consent"][target.split(".", 1)[1]] = value
-        elif target:
-            fields[target] = ", ".join(value) if isinstance(value, list) and target != "product_interest" else value
+        if target:
+            assign(fields, target, ", ".join(value) if isinstance(value, list) and target != "product_interest"
+                   and not target.startswith("consent.") else value)
         else:
             fields["custom"][ref] = value
     return fields
@@ -145,7 +146,7 @@ def google_ads_fields(payload: Mapping[str, Any], columns: Mapping[str, str]) ->
         value = column.get("string_value")
         target = columns.get(column_id)
         if target and not fields.get(target):
-            fields[target] = value
+            assign(fields, target, value)
         elif not target:
             fields["custom"][column.get("column_name") or column_id] = value  # custom questions are kept
     return fields

@@ -98,5 +98,6 @@ def test_plan_shows_changes_and_writes_nothing(demo_config: Path) -> None:
     rules = demo_config.parent / "rules.yaml"
     rules.write_text(rules.read_text().replace("mql_threshold: 60", "mql_threshold: 50"))
     changed = leadsync("plan", "--all", "--config", str(demo_config))
-    assert "totals: unchanged 10, update 2" in changed.stdout
-    assert "fields updated: status 2, mql 2" in changed.stdout
+    # Only Zoë (55) crosses 50: Jane's merged scans keep her "Wants demo next week", so she is an MQL already.
+    assert "totals: unchanged 11, update 1" in changed.stdout
+    assert "fields updated: status 1, mql 1" in changed.stdout

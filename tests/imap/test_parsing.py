@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from connectors.sources.imap_inbox.parsing import extract, html_to_text, inquiry_text
+from connectors.sources.imap_inbox.bodies import html_to_text
+from connectors.sources.imap_inbox.parsing import extract, inquiry_text
 
 SAMPLES = Path("/work/shared/samples/emails") if Path("/work/shared/samples/emails").exists() else \
     Path(__file__).resolve().parents[3] / "shared" / "samples" / "emails"
@@ -44,7 +45,8 @@ def test_form_notification_fields() -> None:
     fields = extract((SAMPLES / "03_form_notification.eml").read_bytes(), OWN).fields
     assert (fields["full_name"], fields["phone"], fields["company"]) == ("Aisha Bello", "0207 946 0321",
                                                                          "Greenleaf Cafés")
-    assert str(fields["inquiry"]).startswith("Looking for something to manage catering enquiries from our website")
+    assert str(fields["inquiry"]) == ("Looking for something to manage catering enquiries from our\n"
+                                      "website and Instagram. Can you do a trial?")
 
 
 def test_plain_inquiry_trims_signature_and_finds_phone() -> None:

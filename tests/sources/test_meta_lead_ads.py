@@ -60,7 +60,7 @@ def test_field_data_mapping() -> None:
                                        received_at=datetime(2026, 3, 4, tzinfo=UTC), payload=i)) for i in items]
     first, second, organic = leads
     assert (first.email, first.first_name, first.company, first.title) == (
-        "anja.weiss@klinikum-beispiel.de", "Dr.", "Klinikum Beispiel GmbH", "Leiterin IT")
+        "anja.weiss@klinikum-beispiel.de", "Anja", "Klinikum Beispiel GmbH", "Leiterin IT")
     assert first.consent.email is True and first.custom["which_modules_are_you_interested_in?"] == [
         "scheduling", "crm_sync", "reporting"]
     assert (second.email, second.attribution.source, second.consent.email) == ("marcus.oneill@gmail.com",

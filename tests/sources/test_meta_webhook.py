@@ -62,7 +62,7 @@ def test_the_lead_is_read_by_its_leadgen_id_and_mapped() -> None:
     params = route.calls.last.request.url.params
     assert params["access_token"] == TOKEN and "field_data" in params["fields"].split(",")
     assert (lead.email, lead.first_name, lead.last_name, lead.phone, lead.company, lead.title) == (
-        "anja.weiss@klinikum-beispiel.de", "Dr.", "Anja Weiß-Öztürk", "+4915112345678", "Klinikum Beispiel GmbH",
+        "anja.weiss@klinikum-beispiel.de", "Anja", "Weiß-Öztürk", "+4915112345678", "Klinikum Beispiel GmbH",
         "Leiterin IT")
     assert (lead.inquiry, lead.consent.email, lead.attribution.ad_id, lead.attribution.campaign) == (
         "within_3_months", True, "120210000000000101", "Q1 Lead Gen – Clinics")

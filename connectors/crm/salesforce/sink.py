@@ -20,7 +20,7 @@ from connectors.retry import DEFAULT_POLICY, RetryPolicy
 from connectors.sources.crm_unrouted import UnroutedRecord
 
 CONTACT_DEFAULTS = {"email": "Email", "first_name": "FirstName", "last_name": "LastName", "phone": "Phone",
-                    "title": "Title", "owner": "OwnerId"}
+                    "mobile_phone": "MobilePhone", "title": "Title", "owner": "OwnerId"}
 
 
 class SalesforceSink:

@@ -9,22 +9,26 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from email.utils import getaddresses
-from html.parser import HTMLParser
+
+from connectors.normalise import region_of_domain
+from connectors.sources.imap_inbox.bodies import (
+    Original,
+    address,
+    attached_original,
+    body_text,
+    inline_original,
+    sent_at,
+    split_reply,
+)
+from connectors.sources.imap_inbox.form_mail import form_fields, has_email_label
+from connectors.sources.imap_inbox.signature import read_signature, trailing_signature
 
 _OOO_SUBJECT = re.compile(r"^\s*(automatic reply|auto[- ]?reply|out of (the )?office|abwesenheit|autosvar|"
                           r"r[ée]ponse automatique|absence|vacation)\b", re.I)
 _BOUNCE_FROM = re.compile(r"^(mailer-daemon|postmaster)@", re.I)
-_LABEL = re.compile(r"^\s*(name|full name|e-?mail|email address|phone|telephone|company|organi[sz]ation|"
-                    r"message|comments?)\s*:\s*(.*)$", re.I)
-_FORWARD_MARK = re.compile(r"^-{2,}\s*(forwarded message|original message)\s*-{2,}|^begin forwarded message:", re.I)
-_FROM_LINE = re.compile(r"^\s*(?:\*?from\*?|von|de)\s*:\s*(.+)$", re.I)
-_QUOTE_HEADER = re.compile(r"^on .{5,200} wrote:$", re.I)
-_SIGNATURE = re.compile(r"^(--\s*|best( regards)?,?|kind regards,?|regards,?|thanks,?|cheers,?|"
-                        r"med venlig hilsen.*|mit freundlichen grüßen,?)$", re.I)
-_PHONE_IN_SIGNATURE = re.compile(r"^\s*(?:t|tel|phone|m|mobile|p)\s*[:.]\s*(\+?[\d][\d ()./-]{6,})", re.I)
 
 
 @dataclass
@@ -34,36 +38,7 @@ class ParsedMail:
     message_id: str | None = None
     subject: str = ""
     fields: dict[str, object] = field(default_factory=dict)
-
-
-class _TextFromHtml(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in {"script", "style"}:
-            self._skip += 1
-        if tag in {"br", "p", "div", "tr", "li", "h1", "h2", "h3", "table"}:
-            self.parts.append("\n")
-        if tag == "td":
-            self.parts.append(" ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in {"script", "style"} and self._skip:
-            self._skip -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
-
-
-def html_to_text(html: str) -> str:
-    parser = _TextFromHtml()
-    parser.feed(html)
-    text = "".join(parser.parts)
-    return "\n".join(line.strip() for line in text.splitlines() if line.strip())
+    sent_at: datetime | None = None  # the Date header: when the person wrote, not when we fetched
 
 
 def parse_message(raw: bytes) -> EmailMessage:
@@ -72,25 +47,9 @@ def parse_message(raw: bytes) -> EmailMessage:
     return message
 
 
-def body_text(message: EmailMessage) -> str:
-    part = message.get_body(preferencelist=("plain", "html"))
-    if part is None:
-        return ""
-    content = part.get_content()
-    text = content if isinstance(content, str) else content.decode("utf-8", "replace")
-    return html_to_text(text) if part.get_content_type() == "text/html" else text
-
-
-def _address(value: str | None) -> tuple[str, str] | None:
-    if not value:
-        return None
-    pairs = [(name, addr) for name, addr in getaddresses([value]) if "@" in addr]
-    return pairs[0] if pairs else None
-
-
 def classify(message: EmailMessage, own_domains: frozenset[str]) -> tuple[str, str]:
     """('lead' | 'activity' | 'skip', reason)."""
-    sender = _address(str(message.get("From", "")))
+    sender = address(str(message.get("From", "")))
     sender_domain = sender[1].rsplit("@", 1)[1].lower() if sender else ""
     subject = str(message.get("Subject", ""))
     content_type = message.get_content_type()
@@ -107,6 +66,8 @@ def classify(message: EmailMessage, own_domains: frozenset[str]) -> tuple[str, s
             str(message.get("Precedence", "")).lower() in {"bulk", "list", "junk"}:
         return "skip", "newsletter or bulk mail"
     original = forwarded_sender(message)
+    if original is not None and original[1].rsplit("@", 1)[1].lower() in own_domains:
+        original = None  # a colleague's mail passed on is not an inquiry
     if sender_domain in own_domains and original is None:
         return "skip", "from our own domain"
     if (message.get("In-Reply-To") or message.get("References")) and re.match(r"^\s*re\s*:", subject, re.I):
@@ -117,58 +78,31 @@ def classify(message: EmailMessage, own_domains: frozenset[str]) -> tuple[str, s
 def _is_form_notification(message: EmailMessage) -> bool:
     if not message.get("Reply-To"):
         return False
-    labels = {m.group(1).lower() for line in body_text(message).splitlines() if (m := _LABEL.match(line))}
-    return bool(labels & {"email", "e-mail", "email address"})
+    return has_email_label(body_text(message))
 
 
 def forwarded_sender(message: EmailMessage) -> tuple[str, str] | None:
     """The original sender of a forwarded inquiry: an attached message/rfc822, or an inline block."""
-    for part in message.walk():
-        if part.get_content_type() == "message/rfc822":
-            inner = part.get_payload(0) if part.is_multipart() else None
-            if isinstance(inner, EmailMessage):
-                return _address(str(inner.get("From", "")))
-    lines = body_text(message).splitlines()
-    for index, line in enumerate(lines):
-        if _FORWARD_MARK.match(line.strip()):
-            for following in lines[index + 1:index + 8]:
-                match = _FROM_LINE.match(following)
-                if match:
-                    return _address(match.group(1).replace("[mailto:", "<").replace("]", ">"))
-    return None
+    original = forwarded_original(message)
+    return original.sender if original else None
+
+
+def forwarded_original(message: EmailMessage) -> Original | None:
+    """The forwarded message: an attached message/rfc822 (itself unwrapped if it forwards), or an inline block."""
+    inner = attached_original(message)
+    if inner is not None:
+        sender = address(str(inner.get("Reply-To", "") or "")) or address(str(inner.get("From", "")))
+        if sender is not None:
+            text = body_text(inner)
+            return inline_original(text) or Original(sender=sender, text=text, sent=str(inner.get("Date", "")))
+    return inline_original(body_text(message))
 
 
 def inquiry_text(text: str) -> str:
-    """The new part of the mail: quoted history and the signature trimmed where recognisable."""
-    kept: list[str] = []
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped.startswith(">") or _QUOTE_HEADER.match(stripped) or _FORWARD_MARK.match(stripped):
-            break
-        if _SIGNATURE.match(stripped):
-            break
-        kept.append(line.rstrip())
-    return "\n".join(kept).strip()
-
-
-_MULTILINE = {"message", "comments", "comment"}
-_ANY_LABEL = re.compile(r"^\s*[A-Za-z][\w ()/-]{0,40}:\s")
-
-
-def form_labels(text: str) -> dict[str, str]:
-    """'Label: value' lines of a form notification; a value may continue on the following lines."""
-    labels: dict[str, str] = {}
-    current: str | None = None
-    for line in text.splitlines():
-        match = _LABEL.match(line)
-        if match:
-            current = match.group(1).lower()
-            labels[current] = match.group(2).strip()
-        elif current in _MULTILINE and line.strip() and not line.startswith("--") and not _ANY_LABEL.match(line):
-            labels[current] = f"{labels[current]} {line.strip()}".strip()
-        else:
-            current = None
-    return labels
+    """The new part of the mail: quoted history and the signature trimmed, line breaks kept."""
+    reply = split_reply(text)
+    body = reply.body if reply.signature else trailing_signature(reply.body)[0]
+    return body
 
 
 def extract(raw: bytes, own_domains: frozenset[str]) -> ParsedMail:
@@ -177,27 +111,40 @@ def extract(raw: bytes, own_domains: frozenset[str]) -> ParsedMail:
     kind, reason = classify(message, own_domains)
     message_id = str(message.get("Message-ID", "")).strip() or None
     subject = str(message.get("Subject", ""))
-    parsed = ParsedMail(kind=kind, reason=reason, message_id=message_id, subject=subject)
+    parsed = ParsedMail(kind=kind, reason=reason, message_id=message_id, subject=subject,
+                        sent_at=sent_at(str(message.get("Date", "") or "")))
     if kind == "skip":
         return parsed
     text = body_text(message)
     fields: dict[str, object] = {"attribution": {"source": "email"}, "custom": {"subject": subject}}
-    if reason == "form notification":
-        labels = form_labels(text)
-        reply_to = _address(str(message.get("Reply-To", "")))
-        fields["email"] = labels.get("email") or labels.get("e-mail") or labels.get("email address") or (
-            reply_to[1] if reply_to else None)
-        fields["full_name"] = labels.get("name") or labels.get("full name") or (reply_to[0] if reply_to else None)
-        fields["phone"] = labels.get("phone") or labels.get("telephone")
-        fields["company"] = labels.get("company") or labels.get("organisation") or labels.get("organization")
-        fields["inquiry"] = labels.get("message") or labels.get("comments") or labels.get("comment")
+    original = forwarded_original(message) if reason == "forwarded inquiry" else None
+    if reason == "form notification" or (original and has_email_label(original.text)):
+        reply_to = None if original else address(str(message.get("Reply-To", "")))
+        fields = form_fields(original.text if original else text, reply_to)
+        fields["custom"] = {**fields["custom"], "subject": subject}  # type: ignore[dict-item]
     else:
-        person = forwarded_sender(message) or _address(str(message.get("Reply-To", ""))) or \
-            _address(str(message.get("From", "")))
+        person = (original.sender if original else None) or address(str(message.get("Reply-To", ""))) or \
+            address(str(message.get("From", "")))
         if person:
             fields["full_name"], fields["email"] = person[0] or None, person[1]
-        fields["inquiry"] = inquiry_text(text)
-        phones = [m.group(1) for line in text.splitlines() if (m := _PHONE_IN_SIGNATURE.match(line))]
-        fields["phone"] = phones[0].strip() if phones else None
+        fields.update(_written_fields(original.text if original else text, person))
+    forwarder = address(str(message.get("From", ""))) if original is not None else None
+    if forwarder is not None:
+        fields["custom"] = {**fields["custom"], "forwarded_by": forwarder[1]}  # type: ignore[dict-item]
     parsed.fields = fields
     return parsed
+
+
+def _written_fields(text: str, person: tuple[str, str] | None) -> dict[str, object]:
+    """A person's own mail: their words as the inquiry, their signature's company, title and numbers."""
+    reply = split_reply(text)
+    body, signature = reply.body, reply.signature
+    if not signature:
+        body, signature = trailing_signature(body)
+    region = region_of_domain(person[1]) if person else None
+    facts = read_signature(signature, person[0] if person else None, region)
+    fields: dict[str, object] = {"inquiry": body or None, "company": facts.company, "title": facts.title,
+                                 "phone": facts.phone, "mobile": facts.mobile}
+    if person is not None and not person[0] and facts.name:
+        fields["full_name"] = facts.name  # "From: jane.doe@x.example" with no display name: the signature's
+    return fields

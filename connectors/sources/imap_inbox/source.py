@@ -15,7 +15,7 @@ import hashlib
 import json
 import ssl
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from imapclient import IMAPClient
@@ -30,6 +30,8 @@ from connectors.sources.imap_inbox.config import ImapInboxConfig
 from connectors.sources.imap_inbox.parsing import extract
 
 ClientFactory = Callable[[ImapInboxConfig], IMAPClient]
+# A sender's clock may run a little fast; a Date further ahead than this is not believed.
+CLOCK_SKEW = timedelta(minutes=15)
 
 
 def connect(config: ImapInboxConfig) -> IMAPClient:
@@ -170,11 +172,20 @@ class ImapInboxSource:
         if parsed.kind == "skip":
             raise RecordRejectedError(record, "message", f"not a lead: {parsed.reason}", code="NOT_A_LEAD")
         fields: dict[str, Any] = dict(parsed.fields)
+        written_at = _written_at(parsed.sent_at, raw.received_at)
+        fields["submitted_at"] = written_at
         if parsed.kind == "activity" or (self._is_known and fields.get("email") and self._is_known(str(
                 fields["email"]))):
             # A reply from a known person: an activity on that lead (merged by lead key), not a new person.
-            fields["events"] = [Event(type="email_reply", at=raw.received_at, detail=parsed.subject[:200])]
+            fields["events"] = [Event(type="email_reply", at=written_at, detail=parsed.subject[:200])]
         return build_lead(raw, fields, self.config.default_region)
+
+
+def _written_at(sent: datetime | None, received: datetime) -> datetime:
+    """The Date header (when the person wrote), unless it claims a time after the server received the mail."""
+    if sent is None or sent - received > CLOCK_SKEW:
+        return received
+    return sent.astimezone(UTC)
 
 
 def _message_id(raw: bytes) -> str:

@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 DEFAULT_PROPERTIES = {
-    "email": "string", "firstname": "string", "lastname": "string", "phone": "string", "company": "string",
+    "email": "string", "firstname": "string", "lastname": "string", "phone": "string", "mobilephone": "string",
+    "company": "string",
     "jobtitle": "string", "website": "string", "industry": "string", "numemployees": "string", "address": "string",
     "city": "string", "state": "string", "zip": "string", "country": "string", "message": "string",
     "hubspot_owner_id": "enumeration", "hs_lead_status": "enumeration", "lifecyclestage": "enumeration",

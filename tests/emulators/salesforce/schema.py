@@ -85,7 +85,8 @@ OWNER = ("User", "Group")
 def standard_objects() -> dict[str, SObjectSpec]:
     lead = _spec("Lead", [
         _s("FirstName", 40), _s("LastName", 80), _read_only("Name", length=121), _s("Email", 80, "email"),
-        _s("Phone", 40, "phone"), _s("Company", 255), _s("Title", 128), _s("Website", 255, "url"),
+        _s("Phone", 40, "phone"), _s("MobilePhone", 40, "phone"),
+        _s("Company", 255), _s("Title", 128), _s("Website", 255, "url"),
         _s("Industry", 255, "picklist"), FieldSpec("NumberOfEmployees", "double"), _s("Street", 255, "textarea"),
         _s("City", 40), _s("State", 80), _s("PostalCode", 20), _s("Country", 80), _s("LeadSource", 255, "picklist"),
         _s("Description", 32000, "textarea"), _s("Status", 255, "picklist"), _s("Rating", 255, "picklist"),
@@ -95,7 +96,8 @@ def standard_objects() -> dict[str, SObjectSpec]:
     ], required=("LastName", "Company"))
     contact = _spec("Contact", [
         _s("FirstName", 40), _s("LastName", 80), _read_only("Name", length=121), _s("Email", 80, "email"),
-        _s("Phone", 40, "phone"), _s("Title", 128), _ref("AccountId", ("Account",), "Account"),
+        _s("Phone", 40, "phone"), _s("MobilePhone", 40, "phone"), _s("Title", 128),
+        _ref("AccountId", ("Account",), "Account"),
         _ref("OwnerId", ("User",), "Owner"),
     ], required=("LastName",))
     account = _spec("Account", [_s("Name"), _s("Website", 255, "url"), _ref("OwnerId", ("User",), "Owner")],

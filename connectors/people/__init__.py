@@ -1,0 +1,1 @@
+"""Reading people as sources send them: names, phone numbers, role addresses."""
