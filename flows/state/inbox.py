@@ -7,10 +7,10 @@ import os
 import socket
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, or_, select, update
+from sqlalchemy import Connection, Engine, Select, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from connectors.records import RawSubmission
@@ -56,10 +56,11 @@ class InboxStore:
                 "payload": r.payload, "status": status, "attempts": 0, "last_error": reason,
                 "updated_at": now,
             } for r in chunk]
-            stmt = insert(inbox).values(rows).on_conflict_do_nothing(
+            # executemany, not one VALUES list: SQLAlchemy compiles the statement once and batches the rows.
+            stmt = insert(inbox).on_conflict_do_nothing(
                 index_elements=["source", "source_record_id"]
             ).returning(inbox.c.source, inbox.c.source_record_id)
-            new_keys.update((row.source, row.source_record_id) for row in conn.execute(stmt))
+            new_keys.update((row.source, row.source_record_id) for row in conn.execute(stmt, rows))
         seen: set[tuple[str, str]] = set()
         result = []
         for r in raws:  # a duplicate inside the same call counts as stored once
@@ -123,17 +124,12 @@ class InboxStore:
 
     def claim_batch(self, run_id: str, limit: int, lease: timedelta,
                     sources: Iterable[str] | None = None) -> list[InboxRow]:
-        """Claim up to `limit` pending rows (or rows whose lease ran out) for this run."""
+        """Claim up to `limit` rows whose lease ran out, then pending rows, oldest first, for this run."""
         now = utcnow()
-        claimable = or_(inbox.c.status == "pending",
-                        and_(inbox.c.status == "processing", inbox.c.lease_until < now))
-        query = select(inbox).where(claimable).order_by(inbox.c.id).limit(limit)
-        if sources is not None:
-            query = query.where(inbox.c.source.in_(list(sources)))
-        if self.engine.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
         with self.engine.begin() as conn:
-            rows = conn.execute(query).fetchall()
+            rows = list(conn.execute(self.claim_query("processing", now, limit, sources)))
+            if len(rows) < limit:
+                rows += conn.execute(self.claim_query("pending", now, limit - len(rows), sources)).fetchall()
             if not rows:
                 return []
             conn.execute(update(inbox).where(inbox.c.id.in_([r.id for r in rows])).values(
@@ -144,6 +140,22 @@ class InboxStore:
             received_at=as_utc(r.received_at) or now, cursor_value=r.cursor_value,
             payload=r.payload if isinstance(r.payload, dict) else json.loads(r.payload),
         )) for r in rows]
+
+    def claim_query(self, status: str, now: datetime, limit: int, sources: Iterable[str] | None = None) -> Select[Any]:
+        """One status at a time, so the planner walks ix_inbox_status_id in id order and stops at `limit`.
+
+        An OR of the two statuses made SQLite and PostgreSQL use the (source, record id) index and
+        sort the whole source instead: a claim cost grew with every row ever captured.
+        """
+        query = select(inbox).where(inbox.c.status == status)
+        if status == "processing":
+            query = query.where(inbox.c.lease_until < now)
+        if sources is not None:
+            query = query.where(inbox.c.source.in_(list(sources)))
+        query = query.order_by(inbox.c.id).limit(limit)
+        if self.engine.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return query
 
     def release_dead_claims(self) -> int:
         """Put back rows claimed by runs on this host whose process no longer exists (crash recovery)."""
@@ -171,12 +183,14 @@ class InboxStore:
                                       "updated_at": now, "last_error": error}
             if reset_attempts:
                 values["attempts"] = 0
-            if lead_keys:
-                for row_id in ids:
-                    conn.execute(update(inbox).where(inbox.c.id == row_id).values(
-                        **values, lead_key=lead_keys.get(row_id)))
+            if lead_keys:  # one executemany: each row gets its own lead key
+                stmt = update(inbox).where(inbox.c.id == bindparam("row_id")).values(
+                    **values, lead_key=bindparam("row_lead_key"))
+                conn.execute(stmt, [{"row_id": i, "row_lead_key": lead_keys.get(i)} for i in ids])
             else:
-                conn.execute(update(inbox).where(inbox.c.id.in_(list(ids))).values(**values))
+                for start in range(0, len(ids), INSERT_CHUNK):
+                    conn.execute(update(inbox).where(inbox.c.id.in_(list(ids[start:start + INSERT_CHUNK])))
+                                 .values(**values))
 
     def release_claims(self, run_id: str, ids: Sequence[int], error: str, *, count_attempt: bool) -> int:
         """Hand rows this run still holds back to the inbox as pending (those already settled stay settled).
