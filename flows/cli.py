@@ -147,12 +147,14 @@ def plan(config: ConfigOption = None,
             lists = "".join([f" +list {n}" for n in change.lists_add] + [f" -list {n}" for n in change.lists_remove])
             table.add_row(lead.lead_key, change.kind.value, fields + lists)
     console.print(table)
+    if result.omitted:
+        console.print(f"... and {result.omitted} more change(s), counted in the totals")
     totals = result.totals()
     console.print("totals: " + ", ".join(f"{k} {v}" for k, v in sorted(totals.items())) if totals else "totals: none")
     if result.field_totals():
         console.print("fields updated: " + ", ".join(f"{k} {v}" for k, v in result.field_totals().most_common()))
     if result.rejected:
-        console.print(f"{len(result.rejected)} submission(s) would be rejected (see `leadsync run`)")
+        console.print(f"{result.rejected_total} submission(s) would be rejected (see `leadsync run`)")
 
 
 @app.command()

@@ -220,25 +220,37 @@ class LocalCrmSink:
     # reporting ---------------------------------------------------------------------------------------
 
     def all_leads(self) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
-            rows = [dict(r._mapping) for r in conn.execute(select(_leads).order_by(_leads.c.id))]
-            members = conn.execute(select(_lists.c.lead_id, _lists.c.list_name)).fetchall()
-        by_lead: dict[int, list[str]] = {}
-        for lead_id, list_name in members:
-            by_lead.setdefault(lead_id, []).append(list_name)
-        for row in rows:
-            row["lists"] = ";".join(sorted(by_lead.get(row["id"], [])))
-        return rows
+        return [row for page in self.iter_leads() for row in page]
+
+    def iter_leads(self, page_size: int = 2000) -> Iterator[list[dict[str, Any]]]:
+        """Every lead with its lists, a page at a time (keyset by id): memory stays flat at any CRM size."""
+        after = 0
+        while True:
+            with self.engine.connect() as conn:
+                rows = [dict(r._mapping) for r in conn.execute(
+                    select(_leads).where(_leads.c.id > after).order_by(_leads.c.id).limit(page_size))]
+                if not rows:
+                    return
+                by_lead: dict[int, list[str]] = {}
+                for member in _in_chunks(conn, select(_lists.c.lead_id, _lists.c.list_name), _lists.c.lead_id,
+                                         [row["id"] for row in rows]):
+                    by_lead.setdefault(member.lead_id, []).append(member.list_name)
+            for row in rows:
+                row["lists"] = ";".join(sorted(by_lead.get(row["id"], [])))
+            yield rows
+            after = rows[-1]["id"]
 
     def export_csv(self, path: str | Path) -> int:
-        """Write every lead (all logical fields, lists) to a CSV file; returns the row count."""
-        rows = self.all_leads()
+        """Write every lead (all logical fields, lists) to a CSV file, streamed; returns the row count."""
         columns = ["id", *LOGICAL_FIELDS, "lists", "created_at", "updated_at"]
+        count = 0
         with open(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
             writer.writeheader()
-            writer.writerows(rows)
-        return len(rows)
+            for page in self.iter_leads():
+                writer.writerows(page)
+                count += len(page)
+        return count
 
     def close(self) -> None:
         self.engine.dispose()
