@@ -291,6 +291,11 @@ def schema(out: Annotated[Path, typer.Argument(help="Where to write the JSON Sch
     console.print(f"wrote {out}")
 
 
+from flows.prune_cmd import prune as _prune  # noqa: E402 - registered here, defined in its own module
+
+app.command("prune")(clean_errors(_prune))
+
+
 def main() -> None:
     app(prog_name="leadsync")
 
