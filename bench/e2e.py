@@ -5,7 +5,8 @@ code path (`run_sync`) on a config with one CSV source, the demo rules and the l
 reports seconds, leads/s and peak RSS; then fresh children run `export` and `plan --all` on the result
 (peak RSS each) and the state store's size per lead is printed. A last section times one claim of a
 500-row batch on an inbox of 10,000 rows and on one of the largest size (the claim must use an index,
-so both cost the same). Usage: python bench/e2e.py [--leads 100000 1000000] [--keep DIR]
+so both cost the same). Wall and CPU seconds are both printed: on a shared machine the CPU time is the steadier
+figure. Usage: python bench/e2e.py [--leads 100000 1000000] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -47,11 +48,12 @@ RUN = PRELUDE + """
 from flows.pipeline.run import run_sync
 from flows.pipeline.runtime import build_runtime
 runtime = build_runtime(sys.argv[1])
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 summary = run_sync(runtime)
-elapsed = time.perf_counter() - start
+elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
 runtime.close()
-print(json.dumps({"seconds": elapsed, "claimed": summary.claimed, "outcomes": dict(summary.outcomes),
+print(json.dumps({"seconds": elapsed, "cpu_seconds": cpu, "claimed": summary.claimed,
+                  "outcomes": dict(summary.outcomes),
                   "dead": len(summary.rejections), "peak_rss_mb": peak()}))
 """
 EXPORT = PRELUDE + """
@@ -113,11 +115,13 @@ def run_size(work: Path, leads: int) -> dict[str, float]:
     print(f"generated {leads:,} leads in {time.perf_counter() - started:.1f} s", flush=True)
     config = str(work / "leadsync.yaml")
     run = child(RUN, config)
-    print(f"  run: {run['seconds']:.1f} s, outcomes {run['outcomes']}, dead letters {run['dead']}", flush=True)
+    print(f"  run: {run['seconds']:.1f} s ({run['cpu_seconds']:.1f} s CPU), outcomes {run['outcomes']}, "
+          f"dead letters {run['dead']}", flush=True)
     state_bytes = sum(p.stat().st_size for p in work.glob("state.db*"))
     export = child(EXPORT, config, str(work / "export.csv"))
     plan = child(PLAN, config)
-    return {"run_s": run["seconds"], "run_rss": run["peak_rss_mb"], "claimed": run["claimed"],
+    return {"run_s": run["seconds"], "run_cpu": run["cpu_seconds"], "run_rss": run["peak_rss_mb"],
+            "claimed": run["claimed"],
             "state_b_per_lead": state_bytes / leads, "export_s": export["seconds"], "export_rss": export["peak_rss_mb"],
             "plan_s": plan["seconds"], "plan_rss": plan["peak_rss_mb"]}
 
@@ -137,10 +141,10 @@ def main() -> None:
     finally:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
-    print(f"\n{'leads':>10} {'run s':>7} {'leads/s':>8} {'run RSS MB':>10} {'state B/lead':>12} "
+    print(f"\n{'leads':>10} {'run s':>7} {'leads/s':>8} {'CPU s':>7} {'run RSS MB':>10} {'state B/lead':>12} "
           f"{'export s':>8} {'export RSS':>10} {'plan --all s':>12} {'plan RSS':>8}")
     for leads, r in results.items():
-        print(f"{leads:>10,} {r['run_s']:>7.1f} {leads / r['run_s']:>8,.0f} {r['run_rss']:>10.0f} "
+        print(f"{leads:>10,} {r['run_s']:>7.1f} {leads / r['run_s']:>8,.0f} {r['run_cpu']:>7.1f} {r['run_rss']:>10.0f} "
               f"{r['state_b_per_lead']:>12,.0f} {r['export_s']:>8.1f} {r['export_rss']:>10.0f} "
               f"{r['plan_s']:>12.1f} {r['plan_rss']:>8.0f}")
     if len(results) >= 2:
