@@ -47,7 +47,9 @@ def peak(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 RUN = PRELUDE + """
 from flows.pipeline.run import run_sync
 from flows.pipeline.runtime import build_runtime
+from flows.gc_tuning import tune_gc
 runtime = build_runtime(sys.argv[1])
+tune_gc()  # as `leadsync run` does after start-up
 start, cpu = time.perf_counter(), time.process_time()
 summary = run_sync(runtime)
 elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu

@@ -104,14 +104,19 @@ def run(config: ConfigOption = None,
         from flows.pipeline.runtime import build_runtime
 
         build_runtime(path).close()  # config, rules and CRM owners checked before Prefect starts
+        from flows.gc_tuning import tune_gc
         from flows.sync import sync_flow
+
+        tune_gc()  # after start-up: see flows/gc_tuning.py
 
         summary = sync_flow(path)
     else:
+        from flows.gc_tuning import tune_gc
         from flows.pipeline.run import run_sync
         from flows.pipeline.runtime import build_runtime
 
         runtime = build_runtime(path)
+        tune_gc()  # after start-up: see flows/gc_tuning.py
         try:
             summary = run_sync(runtime)
         finally:
