@@ -104,14 +104,19 @@ def run(config: ConfigOption = None,
         from flows.pipeline.runtime import build_runtime
 
         build_runtime(path).close()  # config, rules and CRM owners checked before Prefect starts
+        from flows.gc_tuning import tune_gc
         from flows.sync import sync_flow
+
+        tune_gc()  # after start-up: see flows/gc_tuning.py
 
         summary = sync_flow(path)
     else:
+        from flows.gc_tuning import tune_gc
         from flows.pipeline.run import run_sync
         from flows.pipeline.runtime import build_runtime
 
         runtime = build_runtime(path)
+        tune_gc()  # after start-up: see flows/gc_tuning.py
         try:
             summary = run_sync(runtime)
         finally:
@@ -147,12 +152,14 @@ def plan(config: ConfigOption = None,
             lists = "".join([f" +list {n}" for n in change.lists_add] + [f" -list {n}" for n in change.lists_remove])
             table.add_row(lead.lead_key, change.kind.value, fields + lists)
     console.print(table)
+    if result.omitted:
+        console.print(f"... and {result.omitted} more change(s), counted in the totals")
     totals = result.totals()
     console.print("totals: " + ", ".join(f"{k} {v}" for k, v in sorted(totals.items())) if totals else "totals: none")
     if result.field_totals():
         console.print("fields updated: " + ", ".join(f"{k} {v}" for k, v in result.field_totals().most_common()))
     if result.rejected:
-        console.print(f"{len(result.rejected)} submission(s) would be rejected (see `leadsync run`)")
+        console.print(f"{result.rejected_total} submission(s) would be rejected (see `leadsync run`)")
 
 
 @app.command()
@@ -290,6 +297,11 @@ def schema(out: Annotated[Path, typer.Argument(help="Where to write the JSON Sch
 
     out.write_text(json.dumps(json_schema(), indent=2) + "\n", encoding="utf-8")
     console.print(f"wrote {out}")
+
+
+from flows.prune_cmd import prune as _prune  # noqa: E402 - registered here, defined in its own module
+
+app.command("prune")(clean_errors(_prune))
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ one transaction per `apply`, and re-applying the same create is an update, never
 from __future__ import annotations
 
 import csv
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +19,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
@@ -28,14 +29,13 @@ from sqlalchemy import (
     and_,
     create_engine,
     delete,
-    func,
     insert,
     or_,
     select,
-    update,
 )
 
 from connectors.crm.base import LOGICAL_FIELDS
+from connectors.crm.local_writes import apply_changes
 from connectors.crm.mapping import FieldMapping
 from connectors.errors import ConfigError
 from connectors.records import ChangeKind, CrmChange, CrmRecord, Lead, OutcomeStatus, RecordOutcome
@@ -87,6 +87,17 @@ _leads = Table(
 _lists = Table("crm_list_members", _meta, Column("list_name", String(200), nullable=False),
                Column("lead_id", Integer, nullable=False),
                UniqueConstraint("list_name", "lead_id", name="uq_list_member"))
+# Look-ups by e-mail and memberships by lead must not scan the table (quadratic past 100k leads).
+_INDEXES = (Index("ix_crm_leads_email", _leads.c.email), Index("ix_crm_list_members_lead", _lists.c.lead_id))
+
+
+def _domain(email: str | None) -> str | None:
+    return email.rsplit("@", 1)[1] if email and "@" in email else None
+
+
+def _in_chunks(conn: Any, query: Any, column: Any, values: Sequence[Any]) -> Iterator[Any]:
+    for start in range(0, len(values), LOOKUP_CHUNK):
+        yield from conn.execute(query.where(column.in_(values[start:start + LOOKUP_CHUNK])))
 
 
 class LocalCrmSink:
@@ -100,6 +111,8 @@ class LocalCrmSink:
         self.engine = create_engine(f"sqlite:///{config.path}", connect_args={"timeout": 30})
         _meta.create_all(self.engine)
         self._add_new_columns()
+        for index in _INDEXES:  # create_all adds indexes only to the tables it creates
+            index.create(self.engine, checkfirst=True)
         self._seed()
         self._mapped = set(config.mapping.resolved("local"))
         self.write_calls = 0
@@ -144,30 +157,27 @@ class LocalCrmSink:
             raise ConfigError("routing names owners or queues the CRM does not have", problems)
 
     def lookup(self, leads: Sequence[Lead]) -> dict[str, CrmRecord]:
-        found: dict[str, CrmRecord] = {}
+        """Records by CRM id, lead key, then e-mail: a few IN (...) queries per batch, never one per lead."""
+        rows: dict[str, Any] = {}
         with self.engine.connect() as conn:
             by_id = {int(lead.crm_id): lead.lead_key for lead in leads if lead.crm_id and lead.crm_id.isdigit()}
-            if by_id:
-                for row in conn.execute(select(_leads).where(_leads.c.id.in_(list(by_id)))):
-                    found[by_id[row.id]] = self._record(conn, row)
-            keys = [lead.lead_key for lead in leads if lead.lead_key not in found]
-            for start in range(0, len(keys), LOOKUP_CHUNK):
-                for row in conn.execute(select(_leads).where(_leads.c.lead_key.in_(keys[start:start + LOOKUP_CHUNK]))):
-                    found[row.lead_key] = self._record(conn, row)
-            by_email = {lead.email: lead.lead_key for lead in leads if lead.email and lead.lead_key not in found}
-            emails = list(by_email)
-            for start in range(0, len(emails), LOOKUP_CHUNK):
-                rows = conn.execute(select(_leads).where(_leads.c.email.in_(emails[start:start + LOOKUP_CHUNK]))
-                                    .order_by(_leads.c.id))
-                for row in rows:
-                    found.setdefault(by_email[row.email], self._record(conn, row))
-        return found
+            for row in _in_chunks(conn, select(_leads), _leads.c.id, list(by_id)):
+                rows[by_id[row.id]] = row
+            keys = [lead.lead_key for lead in leads if lead.lead_key not in rows]
+            for row in _in_chunks(conn, select(_leads), _leads.c.lead_key, keys):
+                rows[row.lead_key] = row
+            by_email = {lead.email: lead.lead_key for lead in leads if lead.email and lead.lead_key not in rows}
+            for row in _in_chunks(conn, select(_leads).order_by(_leads.c.id), _leads.c.email, list(by_email)):
+                rows.setdefault(by_email[row.email], row)
+            lists: dict[int, list[str]] = {}
+            for member in _in_chunks(conn, select(_lists.c.lead_id, _lists.c.list_name), _lists.c.lead_id,
+                                     sorted({row.id for row in rows.values()})):
+                lists.setdefault(member.lead_id, []).append(member.list_name)
+        owners = self.account_owners([_domain(row.email) or "" for row in rows.values()])
+        return {key: self._record(row, lists.get(row.id, []), owners.get(_domain(row.email) or ""))
+                for key, row in rows.items()}
 
-    def _record(self, conn: Any, row: Any) -> CrmRecord:
-        lists = [r.list_name for r in conn.execute(select(_lists.c.list_name).where(_lists.c.lead_id == row.id))]
-        domain = row.email.rsplit("@", 1)[1] if row.email and "@" in row.email else None
-        account_owner = conn.execute(select(_accounts.c.owner).where(_accounts.c.domain == domain)).scalar() \
-            if domain else None
+    def _record(self, row: Any, lists: list[str], account_owner: str | None) -> CrmRecord:
         fields = {name: getattr(row, name) for name in self._mapped if getattr(row, name) is not None}
         return CrmRecord(crm_id=str(row.id), email=row.email, lead_key=row.lead_key, owner=row.owner,
                          account_owner=account_owner, fields=fields, lists=sorted(lists))
@@ -185,47 +195,11 @@ class LocalCrmSink:
             return [RecordOutcome(lead_key=c.lead_key, status=OutcomeStatus.UNCHANGED, crm_id=c.crm_id)
                     for c in changes]
         now = datetime.now(UTC)
-        outcomes: list[RecordOutcome] = []
         with self.engine.begin() as conn:
             self.write_calls += 1
             owners = {r.email for r in conn.execute(select(_users.c.email).where(_users.c.active))}
             owners |= {r.name for r in conn.execute(select(_queues.c.name))}
-            for change in changes:
-                outcomes.append(self._apply_one(conn, change, owners, now))
-        return outcomes
-
-    def _apply_one(self, conn: Any, change: CrmChange, owners: set[str], now: datetime) -> RecordOutcome:
-        if change.kind is ChangeKind.UNCHANGED:
-            return RecordOutcome(lead_key=change.lead_key, status=OutcomeStatus.UNCHANGED, crm_id=change.crm_id)
-        owner = change.fields.get("owner")
-        if owner is not None and owner not in owners and str(owner).lower() not in owners:
-            return RecordOutcome(lead_key=change.lead_key, status=OutcomeStatus.REJECTED, error_code="INVALID_OWNER",
-                                 error_message="owner is not an active user or queue of the local CRM")
-        values = {k: v for k, v in change.fields.items() if k in self._mapped}
-        crm_id = change.crm_id
-        if change.kind is ChangeKind.CREATE:
-            # A crash after an earlier attempt's write leaves the record there: update it instead.
-            crm_id = conn.execute(select(_leads.c.id).where(_leads.c.lead_key == change.lead_key)).scalar()
-            if crm_id is None:
-                result = conn.execute(insert(_leads).values(**values, created_at=now, updated_at=now))
-                crm_id = result.inserted_primary_key[0]
-                status = OutcomeStatus.CREATED
-            else:
-                conn.execute(update(_leads).where(_leads.c.id == crm_id).values(**values, updated_at=now))
-                status = OutcomeStatus.UPDATED
-        else:
-            if values:
-                conn.execute(update(_leads).where(_leads.c.id == int(str(crm_id))).values(**values, updated_at=now))
-            status = OutcomeStatus.UPDATED
-        lead_id = int(str(crm_id))
-        for name in change.lists_add:
-            exists = conn.execute(select(func.count()).select_from(_lists).where(
-                _lists.c.list_name == name, _lists.c.lead_id == lead_id)).scalar_one()
-            if not exists:
-                conn.execute(insert(_lists).values(list_name=name, lead_id=lead_id))
-        if change.lists_remove:
-            conn.execute(delete(_lists).where(_lists.c.lead_id == lead_id, _lists.c.list_name.in_(change.lists_remove)))
-        return RecordOutcome(lead_key=change.lead_key, status=status, crm_id=str(lead_id))
+            return apply_changes(conn, _leads, _lists, changes, owners, self._mapped, now)
 
     def fetch_unrouted(self, after: tuple[datetime, str] | None, limit: int, queues: Sequence[str],
                        statuses: Sequence[str]) -> list[UnroutedRecord]:
@@ -256,25 +230,37 @@ class LocalCrmSink:
     # reporting ---------------------------------------------------------------------------------------
 
     def all_leads(self) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
-            rows = [dict(r._mapping) for r in conn.execute(select(_leads).order_by(_leads.c.id))]
-            members = conn.execute(select(_lists.c.lead_id, _lists.c.list_name)).fetchall()
-        by_lead: dict[int, list[str]] = {}
-        for lead_id, list_name in members:
-            by_lead.setdefault(lead_id, []).append(list_name)
-        for row in rows:
-            row["lists"] = ";".join(sorted(by_lead.get(row["id"], [])))
-        return rows
+        return [row for page in self.iter_leads() for row in page]
+
+    def iter_leads(self, page_size: int = 2000) -> Iterator[list[dict[str, Any]]]:
+        """Every lead with its lists, a page at a time (keyset by id): memory stays flat at any CRM size."""
+        after = 0
+        while True:
+            with self.engine.connect() as conn:
+                rows = [dict(r._mapping) for r in conn.execute(
+                    select(_leads).where(_leads.c.id > after).order_by(_leads.c.id).limit(page_size))]
+                if not rows:
+                    return
+                by_lead: dict[int, list[str]] = {}
+                for member in _in_chunks(conn, select(_lists.c.lead_id, _lists.c.list_name), _lists.c.lead_id,
+                                         [row["id"] for row in rows]):
+                    by_lead.setdefault(member.lead_id, []).append(member.list_name)
+            for row in rows:
+                row["lists"] = ";".join(sorted(by_lead.get(row["id"], [])))
+            yield rows
+            after = rows[-1]["id"]
 
     def export_csv(self, path: str | Path) -> int:
-        """Write every lead (all logical fields, lists) to a CSV file; returns the row count."""
-        rows = self.all_leads()
+        """Write every lead (all logical fields, lists) to a CSV file, streamed; returns the row count."""
         columns = ["id", *LOGICAL_FIELDS, "lists", "created_at", "updated_at"]
+        count = 0
         with open(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
             writer.writeheader()
-            writer.writerows(rows)
-        return len(rows)
+            for page in self.iter_leads():
+                writer.writerows(page)
+                count += len(page)
+        return count
 
     def close(self) -> None:
         self.engine.dispose()

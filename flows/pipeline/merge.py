@@ -24,6 +24,8 @@ _COMPARABLE = re.compile(r"[\W_]+")
 def merge_leads(leads: Sequence[Lead]) -> Lead:
     """Later submissions win for every field they fill, unless they only bring a worse copy of the same text;
     events, submission ids, product interests, phone flags and inquiries accumulate."""
+    if len(leads) == 1:  # the usual case: nothing to merge, and a deep copy per lead cost a quarter of a run
+        return leads[0]
     ordered = sorted(leads, key=lambda lead: lead.received_at)
     merged = ordered[0].model_copy(deep=True)
     for later in ordered[1:]:

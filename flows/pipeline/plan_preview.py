@@ -4,13 +4,20 @@ Looks at what the next run would process: new records the sources have since the
 (read, never stored, cursors untouched, nothing acknowledged upstream) and pending inbox rows;
 with `include_done`, also every lead already pushed (what a rule change would rewrite).
 Rotation turns are simulated on a copy of the state and never saved.
+
+Streamed: inbox rows are read a chunk at a time (keyset on id) and decided chunk by chunk, the
+way a run claims batches, with the simulated rotation carried from chunk to chunk; only totals
+and the first `show` changes are kept, so memory stays flat at a million leads.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
+from typing import Any
 
 from sqlalchemy import select
 
@@ -24,32 +31,61 @@ from flows.state.engine import as_utc
 from flows.state.schema import inbox, rotation_state
 from rules import DecisionContext, RotationState
 
+CHUNK = 1000
+
 
 @dataclass
 class PlanPreview:
-    changes: list[tuple[Lead, CrmChange]] = field(default_factory=list)
-    rejected: list[tuple[str, str]] = field(default_factory=list)
+    changes: list[tuple[Lead, CrmChange]] = field(default_factory=list)  # the first `show` changes
+    rejected: list[tuple[str, str]] = field(default_factory=list)        # the first `show` rejections
+    kinds: Counter[str] = field(default_factory=Counter)
+    fields: Counter[str] = field(default_factory=Counter)
+    omitted: int = 0           # changes beyond `show`, counted in the totals only
+    rejected_total: int = 0
 
     def totals(self) -> Counter[str]:
-        return Counter(change.kind.value for _, change in self.changes)
+        return self.kinds
 
     def field_totals(self) -> Counter[str]:
-        return Counter(name for _, change in self.changes if change.kind is ChangeKind.UPDATE
-                       for name in change.fields)
+        return self.fields
 
 
-def preview(runtime: Runtime, now: datetime, include_done: bool = False, limit: int = 5000) -> PlanPreview:
-    statuses = ["pending", "done"] if include_done else ["pending"]
+def preview(runtime: Runtime, now: datetime, include_done: bool = False, show: int = 1000) -> PlanPreview:
+    result = PlanPreview()
     with runtime.store.engine.connect() as conn:
-        rows = conn.execute(select(inbox).where(inbox.c.status.in_(statuses)).order_by(inbox.c.id).limit(limit))
-        raws = [RawSubmission(source=r.source, partition=r.partition, source_record_id=r.source_record_id,
-                              received_at=as_utc(r.received_at) or now, cursor_value=r.cursor_value,
-                              payload=r.payload) for r in rows]
         state = conn.execute(select(rotation_state.c.state).where(rotation_state.c.name == "default")).scalar()
+    rotation = RotationState.model_validate(state or {})
+    for raws in _chunks(_submissions(runtime, now, include_done)):
+        rotation = _plan_chunk(runtime, now, raws, rotation, result, show)
+    return result
+
+
+def _submissions(runtime: Runtime, now: datetime, include_done: bool) -> Iterator[RawSubmission]:
+    statuses = ["pending", "done"] if include_done else ["pending"]
+    after = 0
+    while True:
+        with runtime.store.engine.connect() as conn:
+            rows = conn.execute(select(inbox).where(inbox.c.status.in_(statuses), inbox.c.id > after)
+                                .order_by(inbox.c.id).limit(CHUNK)).fetchall()
+        if not rows:
+            break
+        for r in rows:
+            yield RawSubmission(source=r.source, partition=r.partition, source_record_id=r.source_record_id,
+                                received_at=as_utc(r.received_at) or now, cursor_value=r.cursor_value,
+                                payload=r.payload)
+        after = rows[-1].id
     for name, reader in runtime.sources.items():
         for page in reader.read(runtime.store.get_cursors(name)):
-            raws += page.records
-    result = PlanPreview()
+            yield from page.records
+
+
+def _chunks(raws: Iterator[RawSubmission]) -> Iterator[list[RawSubmission]]:
+    while chunk := list(islice(raws, CHUNK)):
+        yield chunk
+
+
+def _plan_chunk(runtime: Runtime, now: datetime, raws: list[RawSubmission], rotation: RotationState,
+                result: PlanPreview, show: int) -> RotationState:
     leads: list[Lead] = []
     for raw in raws:
         source = runtime.sources.get(raw.source)
@@ -58,20 +94,31 @@ def preview(runtime: Runtime, now: datetime, include_done: bool = False, limit: 
         try:
             lead = source.to_lead(raw)
         except RecordRejectedError as exc:
-            result.rejected.append((f"{raw.source}/{raw.source_record_id}", str(exc)))
+            result.rejected_total += 1
+            if len(result.rejected) < show:
+                result.rejected.append((f"{raw.source}/{raw.source_record_id}", str(exc)))
             continue
         if not lead.is_spam and (not lead.is_test or runtime.loaded.config.processing.push_test_leads):
             leads.append(lead)
     merged = [merge_leads(group) for group in group_by_key(leads).values()]
     if not merged:
-        return result
+        return rotation
     existing = runtime.sink.lookup(merged)
     domains = sorted({lead.email_domain for lead in merged if lead.email_domain})
-    batch = runtime.ruleset.decide(merged, DecisionContext(
-        now=now, crm=existing, account_owners=runtime.sink.account_owners(domains),
-        rotation=RotationState.model_validate(state or {})))
+    owners: dict[str, Any] = runtime.sink.account_owners(domains) if runtime.ruleset.needs_account_owners() else {}
+    batch = runtime.ruleset.decide(merged, DecisionContext(now=now, crm=existing, account_owners=owners,
+                                                           rotation=rotation))
     items = [PlanItem(lead, decision, existing.get(lead.lead_key)) for lead, decision in
              zip(merged, batch.decisions, strict=True)]
     changes = plan_changes(items, managed_statuses(runtime), runtime.sink.mapped_fields())
-    result.changes = list(zip(merged, changes, strict=True))
-    return result
+    for lead, change in zip(merged, changes, strict=True):
+        result.kinds[change.kind.value] += 1
+        if change.kind is ChangeKind.UPDATE:
+            result.fields.update(change.fields.keys())
+        if change.kind is ChangeKind.UNCHANGED:
+            continue
+        if len(result.changes) < show:
+            result.changes.append((lead, change))
+        else:
+            result.omitted += 1
+    return batch.rotation

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, bindparam, select, update
 
 from connectors.errors import ConfigError
 from connectors.redaction import redact
@@ -57,10 +57,11 @@ class DeadLetterStore:
                 "message": redact(d.message), "ruleset_version": d.ruleset_version, "status": "open",
                 "created_at": now, "updated_at": now,
             } for d in letters])
-            for d in letters:
-                conn.execute(update(inbox).where(inbox.c.id == d.inbox_id).values(
-                    status="dead", claimed_by=None, lease_until=None, lead_key=d.lead_key,
-                    last_error=f"{d.stage}/{d.code}", updated_at=now))
+            conn.execute(update(inbox).where(inbox.c.id == bindparam("row_id")).values(
+                status="dead", claimed_by=None, lease_until=None, lead_key=bindparam("row_lead_key"),
+                last_error=bindparam("row_error"), updated_at=now),
+                [{"row_id": d.inbox_id, "row_lead_key": d.lead_key, "row_error": f"{d.stage}/{d.code}"}
+                 for d in letters])
 
     def list_dead_letters(self, status: str | None = "open", limit: int = 100) -> list[DeadLetterRow]:
         query = select(dead_letters).order_by(dead_letters.c.id).limit(limit)

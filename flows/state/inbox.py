@@ -7,10 +7,10 @@ import os
 import socket
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Text, and_, cast, func, or_, select, update
+from sqlalchemy import Connection, Engine, Select, Text, bindparam, cast, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from connectors.records import RawSubmission
@@ -57,10 +57,11 @@ class InboxStore:
                 "payload": r.payload, "status": status, "attempts": 0, "last_error": reason,
                 "updated_at": now,
             } for r in chunk]
-            stmt = insert(inbox).values(rows).on_conflict_do_nothing(
+            # executemany, not one VALUES list: SQLAlchemy compiles the statement once and batches the rows.
+            stmt = insert(inbox).on_conflict_do_nothing(
                 index_elements=["source", "source_record_id"]
             ).returning(inbox.c.source, inbox.c.source_record_id)
-            new_keys.update((row.source, row.source_record_id) for row in conn.execute(stmt))
+            new_keys.update((row.source, row.source_record_id) for row in conn.execute(stmt, rows))
         seen: set[tuple[str, str]] = set()
         result = []
         for r in raws:  # a duplicate inside the same call counts as stored once
@@ -124,21 +125,12 @@ class InboxStore:
 
     def claim_batch(self, run_id: str, limit: int, lease: timedelta,
                     sources: Iterable[str] | None = None) -> list[InboxRow]:
-        """Claim up to `limit` pending rows (or rows whose lease ran out) for this run."""
+        """Claim up to `limit` rows whose lease ran out, then pending rows, oldest first, for this run."""
         now = utcnow()
-        claimable = or_(inbox.c.status == "pending",
-                        and_(inbox.c.status == "processing", inbox.c.lease_until < now))
-        # The payload comes back as text and is decoded row by row: one that cannot be decoded (nested
-        # deeper than the decoder allows) must fail alone, not the claim of every row after it.
-        columns = [c for c in inbox.c if c.name != "payload"]
-        query = select(*columns, cast(inbox.c.payload, Text).label("payload_text")).where(
-            claimable).order_by(inbox.c.id).limit(limit)
-        if sources is not None:
-            query = query.where(inbox.c.source.in_(list(sources)))
-        if self.engine.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
         with self.engine.begin() as conn:
-            rows = conn.execute(query).fetchall()
+            rows = list(conn.execute(self.claim_query("processing", now, limit, sources)))
+            if len(rows) < limit:
+                rows += conn.execute(self.claim_query("pending", now, limit - len(rows), sources)).fetchall()
             if not rows:
                 return []
             conn.execute(update(inbox).where(inbox.c.id.in_([r.id for r in rows])).values(
@@ -151,6 +143,25 @@ class InboxStore:
                 source=r.source, partition=r.partition, source_record_id=r.source_record_id,
                 received_at=as_utc(r.received_at) or now, cursor_value=r.cursor_value, payload=payload)))
         return claimed
+
+    def claim_query(self, status: str, now: datetime, limit: int, sources: Iterable[str] | None = None) -> Select[Any]:
+        """One status at a time, so the planner walks ix_inbox_status_id in id order and stops at `limit`.
+
+        An OR of the two statuses made SQLite and PostgreSQL use the (source, record id) index and
+        sort the whole source instead: a claim cost grew with every row ever captured.
+        """
+        # The payload comes back as text and is decoded row by row: one that cannot be decoded (nested
+        # deeper than the decoder allows) must fail alone, not the claim of every row after it.
+        columns = [c for c in inbox.c if c.name != "payload"]
+        query = select(*columns, cast(inbox.c.payload, Text).label("payload_text")).where(inbox.c.status == status)
+        if status == "processing":
+            query = query.where(inbox.c.lease_until < now)
+        if sources is not None:
+            query = query.where(inbox.c.source.in_(list(sources)))
+        query = query.order_by(inbox.c.id).limit(limit)
+        if self.engine.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return query
 
     def release_dead_claims(self) -> int:
         """Put back rows claimed by runs on this host whose process no longer exists (crash recovery)."""
@@ -178,12 +189,14 @@ class InboxStore:
                                       "updated_at": now, "last_error": error}
             if reset_attempts:
                 values["attempts"] = 0
-            if lead_keys:
-                for row_id in ids:
-                    conn.execute(update(inbox).where(inbox.c.id == row_id).values(
-                        **values, lead_key=lead_keys.get(row_id)))
+            if lead_keys:  # one executemany: each row gets its own lead key
+                stmt = update(inbox).where(inbox.c.id == bindparam("row_id")).values(
+                    **values, lead_key=bindparam("row_lead_key"))
+                conn.execute(stmt, [{"row_id": i, "row_lead_key": lead_keys.get(i)} for i in ids])
             else:
-                conn.execute(update(inbox).where(inbox.c.id.in_(list(ids))).values(**values))
+                for start in range(0, len(ids), INSERT_CHUNK):
+                    conn.execute(update(inbox).where(inbox.c.id.in_(list(ids[start:start + INSERT_CHUNK])))
+                                 .values(**values))
 
     def release_claims(self, run_id: str, ids: Sequence[int], error: str, *, count_attempt: bool) -> int:
         """Hand rows this run still holds back to the inbox as pending (those already settled stay settled).

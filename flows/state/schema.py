@@ -16,6 +16,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from flows.state.packing import PackedJSON
+
 metadata = MetaData()
 
 # BigInteger ids on PostgreSQL, plain INTEGER PRIMARY KEY (rowid alias) on SQLite.
@@ -29,7 +31,7 @@ inbox = Table(
     Column("source_record_id", String(500), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("cursor_value", Text),
-    Column("payload", JSON, nullable=False),
+    Column("payload", PackedJSON, nullable=False),  # compressed: ~100 bytes for a CSV row
     # pending -> processing -> done | dead ; spam / skipped / test are stored but never pushed
     Column("status", String(20), nullable=False, default="pending"),
     Column("attempts", Integer, nullable=False, default=0),
@@ -77,7 +79,7 @@ decisions = Table(
     Column("ruleset_version", String(100), nullable=False),
     Column("outcome", String(20), nullable=False),
     Column("crm_id", String(100)),
-    Column("decision", JSON, nullable=False),
+    Column("decision", PackedJSON, nullable=False),  # compressed: ~300 bytes with the explanation
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 Index("ix_decisions_lead_key", decisions.c.lead_key)

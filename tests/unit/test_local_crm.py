@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from connectors.crm.base import LOGICAL_FIELDS
 from connectors.crm.local import LocalAccount, LocalCrmConfig, LocalCrmSink, LocalUser
@@ -86,3 +87,28 @@ def test_export_csv(crm: LocalCrmSink, tmp_path: Path) -> None:
         rows = list(csv.DictReader(handle))
     assert [r["email"] for r in rows] == ["ann@bigco.com", "bo@x.com"] and rows[0]["lists"] == "N"
     assert set(LOGICAL_FIELDS) <= set(rows[0])
+
+
+def _count_statements(crm: LocalCrmSink) -> list[str]:
+    statements: list[str] = []
+    event.listen(crm.engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, *rest: statements.append(statement))
+    return statements
+
+
+def test_writes_and_lookups_are_a_few_statements_per_batch_not_per_lead(crm: LocalCrmSink) -> None:
+    statements = _count_statements(crm)
+    outcomes = crm.apply([create(f"b-{i}", f"p{i}@bigco.com") for i in range(300)])
+    assert {o.status for o in outcomes} == {OutcomeStatus.CREATED} and len(statements) <= 8
+    assert len({o.crm_id for o in outcomes}) == 300
+    statements.clear()
+    found = crm.lookup([lead(f"b-{i}", f"p{i}@bigco.com") for i in range(300)])
+    assert len(found) == 300 and found["b-7"].lists == ["N"] and found["b-7"].account_owner == "alice@ourco.example"
+    assert len(statements) <= 8
+    statements.clear()
+    crm.apply([CrmChange(lead_key=f"b-{i}", kind=ChangeKind.UPDATE, crm_id=found[f"b-{i}"].crm_id,
+                         fields={"status": "Working"}, lists_add=["M"], lists_remove=["N"]) for i in range(300)])
+    assert len(statements) <= 8
+    after = crm.lookup([lead("b-7", None)])["b-7"]
+    assert (after.fields["status"], after.lists) == ("Working", ["M"])
+    assert len(crm.all_leads()) == 300

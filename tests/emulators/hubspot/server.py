@@ -171,6 +171,9 @@ class HubSpotEmulator:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in separate writes; with Nagle on, the body waits for the client's
+            # delayed ACK (~40 ms per request on loopback), so a configured latency was not the latency.
+            disable_nagle_algorithm = True
 
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)

@@ -129,13 +129,40 @@ class Executor:
 
         return test
 
+    def candidates(self, spec: SObjectSpec, cond: Compare | BoolOp) -> set[str] | None:
+        """Ids that can match, from the org's indexes, or None when the filter needs a scan.
+
+        Equality and IN on a text or id field use the index; AND takes any indexed part, OR needs
+        every part indexed. The full filter still runs on the candidates, so this only narrows.
+        """
+        if isinstance(cond, BoolOp):
+            if cond.op == "not":
+                return None
+            parts = [self.candidates(spec, p) for p in cond.parts]
+            if cond.op == "and":
+                return next((p for p in parts if p is not None), None)
+            return None if any(p is None for p in parts) else set().union(*[p for p in parts if p is not None])
+        if cond.op not in ("=", "in") or cond.like is not None:
+            return None
+        path = self.resolve(spec, cond.path)
+        if path.hops or path.field.type not in (*TEXT_TYPES, "id", "reference"):
+            return None
+        literals = cond.value if isinstance(cond.value, list) else [cond.value]
+        values = [_literal_for(path.field, lit) for lit in literals]
+        if any(v is None for v in values):
+            return None
+        table = self.org.records[spec.name]
+        return {record_id for v in values for record_id in table.ids(path.field.name, v)}
+
     def run(self, query: Query, include_deleted: bool = False) -> tuple[int, list[Row]]:
         spec = self.org.sobject(query.sobject)
         if spec is None:
             raise SoqlError("INVALID_TYPE", f"sObject type '{query.sobject}' is not supported. If you are attempting "
                             "to use a custom object, be sure to append the '__c' after the entity name.")
         selected = [self.resolve(spec, f) for f in query.fields]
-        rows = list(self.org.records[spec.name].values())
+        table = self.org.records[spec.name]
+        wanted = None if query.where is None or include_deleted else self.candidates(spec, query.where)
+        rows = list(table.values()) if wanted is None else table.rows_in_order(wanted)
         if include_deleted:
             rows += list(self.org.deleted[spec.name].values())
         if query.where is not None:

@@ -217,6 +217,9 @@ class SalesforceEmulator:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in separate writes; with Nagle on, the body waits for the client's
+            # delayed ACK (~40 ms per request on loopback), so a configured latency was not the latency.
+            disable_nagle_algorithm = True
 
             def handle_one_request(self) -> None:
                 # The stdlib version caps the request line at 64 KiB; long SOQL URIs must reach dispatch().

@@ -20,6 +20,79 @@ def sf_datetime(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
 
 
+def index_key(value: Any) -> str:
+    """How an index files a value: text compares case-insensitively in SOQL and in external-id look-ups."""
+    return str(value).lower()
+
+
+class Table(dict[str, dict[str, Any]]):
+    """Records of one sObject by id, with value -> ids indexes kept current on every store and removal.
+
+    Rows are replaced, never edited in place, once stored (writes build a new dict), so the hooks
+    below see every change; an index is built on its first use. Look-ups cost what they return,
+    not the size of the org, so a bench with a million records stays linear.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._indexes: dict[str, dict[str, dict[str, None]]] = {}  # field -> key -> ids (ordered set)
+        self._position: dict[str, int] = {}
+        self._next = itertools.count()
+
+    def ids(self, field: str, value: Any) -> list[str]:
+        """Ids whose `field` files under `value`, in insertion order."""
+        return list(self._index(field).get(index_key(value), ()))
+
+    def rows_in_order(self, ids: Iterable[str]) -> list[dict[str, Any]]:
+        return [self[i] for i in sorted(set(ids), key=self._position.__getitem__) if i in self]
+
+    def _index(self, field: str) -> dict[str, dict[str, None]]:
+        if field not in self._indexes:
+            index: dict[str, dict[str, None]] = {}
+            for record_id, row in self.items():
+                if row.get(field) is not None:
+                    index.setdefault(index_key(row[field]), {})[record_id] = None
+            self._indexes[field] = index
+        return self._indexes[field]
+
+    def _file(self, record_id: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
+        for field, index in self._indexes.items():
+            before = old.get(field) if old else None
+            after = new.get(field) if new else None
+            if before == after and old is not None and new is not None:
+                continue
+            if before is not None:
+                index.get(index_key(before), {}).pop(record_id, None)
+            if after is not None:
+                index.setdefault(index_key(after), {})[record_id] = None
+
+    def __setitem__(self, record_id: str, row: dict[str, Any]) -> None:
+        old = self.get(record_id)
+        super().__setitem__(record_id, row)
+        self._position.setdefault(record_id, next(self._next))
+        self._file(record_id, old, row)
+
+    def __delitem__(self, record_id: str) -> None:
+        self.pop(record_id)
+
+    def pop(self, record_id: str, *default: Any) -> Any:  # type: ignore[override]
+        if record_id not in self:
+            return super().pop(record_id, *default)
+        row = super().pop(record_id)
+        self._position.pop(record_id, None)
+        self._file(record_id, row, None)
+        return row
+
+    def clear(self) -> None:
+        super().clear()
+        self._indexes.clear()
+        self._position.clear()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for record_id, row in dict(*args, **kwargs).items():
+            self[record_id] = row
+
+
 class Org:
     """Everything a Salesforce org holds that leadsync can see. Guard mutations with `lock`."""
 
@@ -30,8 +103,8 @@ class Org:
     def clear(self) -> None:
         """Back to an empty org with the default schema (in place, so references to the org stay valid)."""
         self.schema: dict[str, SObjectSpec] = standard_objects()
-        self.records: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in self.schema}
-        self.deleted: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in self.schema}
+        self.records: dict[str, Table] = {name: Table() for name in self.schema}
+        self.deleted: dict[str, Table] = {name: Table() for name in self.schema}
         self.picklists: dict[tuple[str, str], list[str]] = {("Lead", "Status"): list(LEAD_STATUSES)}
         self.picklist_defaults: dict[tuple[str, str], str] = {("Lead", "Status"): LEAD_STATUSES[0]}
         self.queue_sobjects: dict[str, set[str]] = {}

@@ -42,32 +42,16 @@ class RequestError(Exception):
 
 
 class Lookup:
-    """Value -> ids indexes over fields (external ids, unique fields), built once per request and kept current by
-    save(): a 200-record upsert against a large org stays fast, and direct edits of org.records between requests
-    are always seen (nothing outlives the request)."""
+    """Value -> ids look-ups over fields (external ids, unique fields), served by the org's persistent indexes."""
 
     def __init__(self, org: Org) -> None:
         self.org = org
-        self._maps: dict[tuple[str, str], dict[str, list[str]]] = {}
 
     def ids(self, sobject: str, field: str, value: Any) -> list[str]:
-        key = (sobject, field)
-        if key not in self._maps:
-            index: dict[str, list[str]] = {}
-            for record_id, row in self.org.records[sobject].items():
-                if row.get(field) is not None:
-                    index.setdefault(str(row[field]).lower(), []).append(record_id)
-            self._maps[key] = index
-        return list(self._maps[key].get(str(value).lower(), []))
+        return self.org.records[sobject].ids(field, value)
 
     def moved(self, sobject: str, record_id: str, old: dict[str, Any], new: dict[str, Any]) -> None:
-        for (indexed_sobject, name), index in self._maps.items():
-            if indexed_sobject != sobject or old.get(name) == new.get(name):
-                continue
-            if old.get(name) is not None:
-                index[str(old[name]).lower()].remove(record_id)
-            if new.get(name) is not None:
-                index.setdefault(str(new[name]).lower(), []).append(record_id)
+        """Nothing to do: the org's tables re-file a row when it is stored."""
 
 
 @dataclass
@@ -269,7 +253,9 @@ def _check_campaign_member(org: Org, merged: dict[str, Any], record_id: str | No
     if merged.get("Status") not in statuses:
         raise RecordError("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
                           f"Status: bad value for restricted picklist field: {merged.get('Status')}", ["Status"])
-    for other_id, row in org.records["CampaignMember"].items():
+    members = org.records["CampaignMember"]
+    same_person = (members.ids("LeadId", lead) if lead else []) + (members.ids("ContactId", contact) if contact else [])
+    for other_id, row in ((i, members[i]) for i in same_person):
         if other_id != record_id and row["CampaignId"] == campaign and (
                 (lead and row.get("LeadId") == lead) or (contact and row.get("ContactId") == contact)):
             raise RecordError("DUPLICATE_VALUE", "Already a campaign member.", [])
@@ -289,6 +275,6 @@ def delete(org: Org, record_id: str) -> str:
     org.deleted[sobject][normalised] = row
     if sobject in ("Lead", "Contact"):  # deleting a person removes their campaign memberships
         key = f"{sobject}Id"
-        for member_id in [m for m, r in org.records["CampaignMember"].items() if r.get(key) == normalised]:
+        for member_id in org.records["CampaignMember"].ids(key, normalised):
             org.deleted["CampaignMember"][member_id] = org.records["CampaignMember"].pop(member_id)
     return normalised
