@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, Text, bindparam, cast, func, select, update
+from sqlalchemy import Connection, Engine, LargeBinary, Select, bindparam, func, select, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from connectors.records import RawSubmission
 from connectors.sources.base import Page
 from flows.state.engine import as_utc, utcnow
+from flows.state.packing import unpack
 from flows.state.schema import cursors, inbox, runs
 
 INSERT_CHUNK = 500
@@ -138,7 +139,7 @@ class InboxStore:
                 lease_until=now + lease, updated_at=now))
         claimed = []
         for r in rows:
-            payload, error = _decode_payload(r.payload_text)
+            payload, error = _decode_payload(r.payload_stored)
             claimed.append(InboxRow(id=r.id, attempts=r.attempts + 1, load_error=error, raw=RawSubmission(
                 source=r.source, partition=r.partition, source_record_id=r.source_record_id,
                 received_at=as_utc(r.received_at) or now, cursor_value=r.cursor_value, payload=payload)))
@@ -150,10 +151,11 @@ class InboxStore:
         An OR of the two statuses made SQLite and PostgreSQL use the (source, record id) index and
         sort the whole source instead: a claim cost grew with every row ever captured.
         """
-        # The payload comes back as text and is decoded row by row: one that cannot be decoded (nested
+        # The payload comes back as stored and is decoded row by row: one that cannot be decoded (nested
         # deeper than the decoder allows) must fail alone, not the claim of every row after it.
         columns = [c for c in inbox.c if c.name != "payload"]
-        query = select(*columns, cast(inbox.c.payload, Text).label("payload_text")).where(inbox.c.status == status)
+        query = select(*columns, type_coerce(inbox.c.payload, LargeBinary).label("payload_stored")).where(
+            inbox.c.status == status)
         if status == "processing":
             query = query.where(inbox.c.lease_until < now)
         if sources is not None:
@@ -217,12 +219,12 @@ class InboxStore:
             return int(result.rowcount or 0)
 
 
-def _decode_payload(text: str | None) -> tuple[dict[str, Any], str | None]:
+def _decode_payload(stored: bytes | None) -> tuple[dict[str, Any], str | None]:
     try:
-        payload = json.loads(text or "null")
+        payload = unpack(stored)
     except RecursionError:
         return {}, "the stored payload is nested too deeply to decode"
-    except ValueError as exc:
+    except (ValueError, KeyError, IndexError, zlib.error) as exc:  # bad JSON, unknown packing version, bad bytes
         return {}, f"the stored payload is not valid JSON ({type(exc).__name__})"
     if not isinstance(payload, dict):
         return {}, f"the stored payload is a JSON {type(payload).__name__}, not an object"

@@ -44,8 +44,8 @@ def nested(depth: int) -> Any:
     return value
 
 
-def deep_form(depth: int) -> dict[str, Any]:
-    return {"id": "wf-deep", "form_id": "contact-us", "submitted_at": "2026-03-05T11:40:02-08:00",
+def deep_form(depth: int, record_id: str = "wf-deep") -> dict[str, Any]:
+    return {"id": record_id, "form_id": "contact-us", "submitted_at": "2026-03-05T11:40:02-08:00",
             "fields": {"first_name": "Dee", "last_name": "Nest", "email": "dee@nest.example",
                        "company": "Nest Ltd", "blob": nested(depth)}}
 
@@ -83,11 +83,14 @@ def letters_of(runtime: Runtime, record_id: str) -> list[tuple[str, str, str]]:
 
 
 def test_deeply_nested_payload_is_dead_lettered_alone(config: Path, runtime_of: Any) -> None:
+    # Two submissions of the same person: merging them deep-copies the 700-level blob and overflows the stack.
     add_form(config, deep_form(700))
+    add_form(config, deep_form(700, "wf-deep-again"))
     runtime = runtime_of()
     summary = run_sync(runtime)
     assert summary.stopped is None
     assert letters_of(runtime, "wf-deep") == [("merge", "system", "RecursionError")]
+    assert letters_of(runtime, "wf-deep-again") == [("merge", "system", "RecursionError")]
     counts = settled(runtime)
     assert counts["done"] >= 10
     assert "dee@nest.example" not in crm_leads(runtime)
