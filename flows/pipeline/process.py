@@ -40,6 +40,9 @@ class ProcessContext:
 @dataclass
 class BatchResult:
     claimed: int = 0
+    by_source: dict[str, int] = field(default_factory=dict)  # claimed rows per source (webhooks included)
+    done: int = 0  # rows settled into a CRM lead (several rows of one person merge into one lead)
+    merged: int = 0  # rows folded into another row's lead of the same batch
     outcomes: dict[str, int] = field(default_factory=dict)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
@@ -60,6 +63,8 @@ def process_next_batch(ctx: ProcessContext) -> BatchResult | None:
 
 def process_rows(ctx: ProcessContext, rows: Sequence[InboxRow]) -> BatchResult:
     result = BatchResult(claimed=len(rows))
+    for row in rows:
+        result.by_source[row.raw.source] = result.by_source.get(row.raw.source, 0) + 1
     leads, rows_of_lead = _normalise(ctx, rows, result)
     if not leads:
         return result
@@ -128,6 +133,7 @@ def _normalise(ctx: ProcessContext, rows: Sequence[InboxRow],
     row_by_id = {str(row.id): row for row in rows}
     groups = group_by_key(leads)
     merged = [merge_leads(group) for group in groups.values()]
+    result.merged = len(leads) - len(merged)
     rows_of_lead = {lead.lead_key: [row_by_id[i] for i in lead.submission_ids] for lead in merged}
     return merged, rows_of_lead
 
@@ -200,6 +206,7 @@ def _settle(ctx: ProcessContext, items: Sequence[PlanItem], outcomes: Sequence[R
     ctx.store.set_inbox_status(retry, "pending", error="CRM rejected the record with a transient error")
     result.dead_letters += letters
     result.requeued += len(retry)
+    result.done += len(done)
 
 
 def _requeue(ctx: ProcessContext, rows_of_lead: Mapping[str, list[InboxRow]], result: BatchResult, *,

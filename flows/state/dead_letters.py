@@ -62,7 +62,8 @@ class DeadLetterStore:
                     status="dead", claimed_by=None, lease_until=None, lead_key=d.lead_key,
                     last_error=f"{d.stage}/{d.code}", updated_at=now))
 
-    def list_dead_letters(self, status: str | None = "open", limit: int = 100) -> list[DeadLetterRow]:
+    def list_dead_letters(self, status: str | None = "open", limit: int | None = 100) -> list[DeadLetterRow]:
+        """`limit` None: every row."""
         query = select(dead_letters).order_by(dead_letters.c.id).limit(limit)
         if status is not None:
             query = query.where(dead_letters.c.status == status)
