@@ -11,3 +11,4 @@ class LeadsyncSettings(BaseSettings):
 
     config: str = Field(default="config/leadsync.yaml", description="Path of the leadsync YAML config.")
     log_level: str = Field(default="WARNING", description="Log level of leadsync and Prefect on the console.")
+    debug: bool = Field(default=False, description="Show the traceback of an unexpected error (for bug reports).")
