@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from connectors.records import RawSubmission
 from connectors.sources.base import Page
@@ -29,7 +28,14 @@ class InboxRow:
 
 
 def _insert(engine: Engine) -> Any:
-    return postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+    # Imported here: the PostgreSQL dialect costs ~0.15 s at start-up and SQLite users never need it.
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert
 
 
 class InboxStore:
