@@ -9,9 +9,9 @@ import sys
 from collections.abc import Callable
 from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
-import click
 import typer
 from rich.console import Console
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError  # typer vendors click
 
 from connectors.errors import ConfigError, LeadsyncError
 from connectors.redaction import redact
@@ -109,14 +109,17 @@ def run_app(app: typer.Typer) -> NoReturn:
     """Run the CLI; usage errors and anything unexpected become one line and a documented exit code."""
     try:
         code = app(prog_name="leadsync", standalone_mode=False)
-    except click.UsageError as exc:
+    except NoArgsIsHelpError as exc:  # `leadsync` or a group alone: show its help, as --help would
+        err.print(exc.ctx.get_help() if exc.ctx is not None else exc.format_message(), highlight=False)
+        sys.exit(EXIT_CONFIG)
+    except UsageError as exc:
         hint = f" (see: {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
         error_line(exc.format_message() + hint)
         sys.exit(EXIT_CONFIG)
-    except click.Abort:
+    except typer.Abort:
         err.print("interrupted")
         sys.exit(EXIT_INTERRUPTED)
-    except click.ClickException as exc:
+    except ClickException as exc:
         error_line(exc.format_message())
         sys.exit(exc.exit_code)
     except Exception as exc:

@@ -11,21 +11,20 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from flows.pipeline.progress import PeriodicLines, RunProgress, observe
 
-SHOW_AFTER_SECONDS = 2.0  # short runs print only their summary
-
 
 class LiveProgress:
     """rows read, leads decided and written, redrawn in place once the run has taken a couple of seconds."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, show_after: float) -> None:
         self._display = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                                  console=console, transient=True)
         self._task = self._display.add_task("starting", total=None)
         self._started = time.monotonic()
         self._shown = False
+        self._show_after = show_after  # short runs print only their summary
 
     def __call__(self, progress: RunProgress) -> None:
-        if not self._shown and time.monotonic() - self._started >= SHOW_AFTER_SECONDS:
+        if not self._shown and time.monotonic() - self._started >= self._show_after:
             self._display.start()
             self._shown = True
         self._display.update(self._task, description=(
@@ -38,12 +37,9 @@ class LiveProgress:
 
 
 @contextmanager
-def run_progress(console: Console, enabled: bool = True, every: float = 5.0) -> Iterator[None]:
-    if not enabled:
-        yield
-        return
+def run_progress(console: Console, every: float) -> Iterator[None]:
     if console.is_terminal:
-        live = LiveProgress(console)
+        live = LiveProgress(console, show_after=min(every, 2.0))
         try:
             with observe(live):
                 yield

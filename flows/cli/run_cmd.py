@@ -21,6 +21,7 @@ from flows.cli.common import (
     tracking_wanted,
 )
 from flows.cli.progress import run_progress
+from flows.settings import LeadsyncSettings
 
 if TYPE_CHECKING:
     from flows.pipeline.summary import RunSummary
@@ -65,7 +66,7 @@ def _untracked(path: str, as_json: bool) -> RunSummary:
     runtime = build_runtime(path)
     summary = RunSummary(run_id="")
     try:
-        with run_progress(err if as_json else console):
+        with run_progress(err if as_json else console, LeadsyncSettings().progress_seconds):
             run_sync(runtime, into=summary)
     except LeadsyncError:
         if not summary.run_id:
@@ -84,7 +85,7 @@ def _tracked(path: str, as_json: bool) -> RunSummary:
     from flows.pipeline.summary import RunSummary
     from flows.sync import sync_flow
 
-    with run_progress(err if as_json else console):
+    with run_progress(err if as_json else console, LeadsyncSettings().progress_seconds):
         state = sync_flow(path, return_state=True)
     summary = state.result(raise_on_failure=False)
     if not isinstance(summary, RunSummary):  # the flow itself crashed (a bug): Prefect has the traceback

@@ -99,7 +99,8 @@ class RunSummary:
         captured = _table("Captured by pulling sources", "source", "new", "already stored", "skipped (not leads)",
                           "error")
         for c in self.captures:
-            captured.add_row(c.source, str(c.new), str(c.duplicates), str(c.skipped), c.error or "")
+            if c.source not in self.received_sources or c.error:  # webhook rows are counted when processed
+                captured.add_row(c.source, str(c.new), str(c.duplicates), str(c.skipped), c.error or "")
         console.print(captured)
         processed = _table(f"Processed from the inbox ({self.claimed} rows)", "source", "rows")
         for name, count in sorted(self.by_source.items()):
