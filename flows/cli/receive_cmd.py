@@ -68,7 +68,13 @@ def receive(config: ConfigOption = None,
 
         work = lambda: process_flow(str(runtime.loaded.path), return_state=True)  # noqa: E731
     else:
-        work = lambda: run_sync(runtime, capture=False)  # noqa: E731
+        log = logging.getLogger("flows.receiver.process")
+
+        def work() -> None:
+            summary = run_sync(runtime, capture=False)
+            log.info("processed %d rows: %s, %d dead-lettered, %d merged, %d spam, %d back in the inbox",
+                     summary.claimed, dict(summary.outcomes), len(summary.rejections), summary.merged,
+                     summary.spam, summary.requeued)
     trigger = DebouncedTrigger(work) if process else None
     try:
         uvicorn.run(create_app(runtime.store, hooks, settings.max_body_bytes, trigger.poke if trigger else None),

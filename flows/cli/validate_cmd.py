@@ -20,8 +20,10 @@ def validate(config: ConfigOption = None,
                                                      "every owner and queue exists there.")] = False,
              create_properties: Annotated[bool, typer.Option(help="With --check-crm: create missing fields.")] = False,
              as_json: JsonOption = False) -> None:
-    """Check the config and rules (every error with file, line and YAML path), the reps, queues, source
-    files and secrets they name, and run the rules' tests."""
+    """Check config and rules, and the reps, queues, files and secrets they name (file, line, YAML path).
+
+    Also runs the rules' tests. Nothing is read from a source; the CRM only with --check-crm.
+    """
     from flows.config import load_config
     from flows.config.checks import deep_check
     from rules import validate_file
