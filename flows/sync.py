@@ -23,6 +23,7 @@ from flows.pipeline.progress import PeriodicLines, observe
 from flows.pipeline.run import run_sync
 from flows.pipeline.runtime import build_runtime
 from flows.pipeline.summary import RunSummary
+from flows.settings import LeadsyncSettings
 from flows.state import StateStore
 
 SUMMARY_ARTIFACT = "leadsync-run-summary"
@@ -63,23 +64,38 @@ def publish(summary: RunSummary) -> State[RunSummary]:
     return Completed(data=summary)
 
 
-@flow(name="leadsync-sync", log_prints=False)
-def sync_flow(config_path: str) -> State[RunSummary]:
-    """Capture every configured source into the inbox, then process the inbox into the CRM."""
+def sync(config_path: str) -> State[RunSummary]:
+    """The body of the sync flow: every error becomes the run's FAILED state with the reason, never a crash."""
     summary = RunSummary(run_id="")
+    get_run_logger().info("leadsync sync with %s", config_path)
     try:
         runtime = build_runtime(config_path)
-    except LeadsyncError as exc:
-        summary.fatal = redact(f"{exc.code}: {exc}")
+    except LeadsyncError as exc:  # bad config: the run is FAILED with every problem listed
+        summary.fatal, summary.fatal_code = redact(f"{exc.code}: {exc}"), exc.code
         return publish(summary)
     try:
         with observe(PeriodicLines(get_run_logger().info, every=10)):
             run_sync(runtime, capture_fn=capture_source_task, process_fn=process_batch_task, into=summary)
-    except LeadsyncError:
-        pass  # run_sync put the reason in summary.fatal; the leads it held are back in the inbox
+    except LeadsyncError as exc:
+        summary.fatal_code = exc.code  # run_sync put the reason in summary.fatal; held leads are back in the inbox
     finally:
         runtime.close()
     return publish(summary)
+
+
+@flow(name="leadsync-sync", log_prints=False)
+def sync_flow(config_path: str) -> State[RunSummary]:
+    """Capture every configured source into the inbox, then process the inbox into the CRM (deployments)."""
+    return sync(config_path)
+
+
+@flow(name="leadsync-sync", log_prints=False)
+def sync_flow_from_env() -> State[RunSummary]:
+    """The same flow for `leadsync run --prefect`: the config path comes from LEADSYNC_CONFIG.
+
+    Without parameters Prefect skips serialising them, which imports FastAPI (~0.25 s of start-up).
+    """
+    return sync(LeadsyncSettings().config)
 
 
 @flow(name="leadsync-process", log_prints=False)

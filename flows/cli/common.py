@@ -69,6 +69,16 @@ def prefect_logging() -> None:
     os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", LeadsyncSettings().log_level)
 
 
+def run_logs_to_api_only() -> None:
+    """Flow and task run logs (the run's own INFO/ERROR lines) go to the API, not also to the console:
+    the command prints its summary and failure line itself. Call after Prefect is imported."""
+    import logging
+
+    if LeadsyncSettings().log_level.upper() in ("WARNING", "ERROR", "CRITICAL"):
+        for name in ("prefect.flow_runs", "prefect.task_runs"):
+            logging.getLogger(name).propagate = False
+
+
 def tracking_wanted(flag: bool | None) -> bool:
     """Track runs in Prefect when asked (--prefect) or when a server is configured (PREFECT_API_URL)."""
     return flag if flag is not None else bool(os.environ.get("PREFECT_API_URL"))

@@ -16,6 +16,7 @@ from flows.cli.common import (
     console,
     prefect_logging,
     require_prefect_server,
+    run_logs_to_api_only,
     tracking_wanted,
 )
 from flows.cli.run_cmd import TrackOption
@@ -66,6 +67,7 @@ def receive(config: ConfigOption = None,
     if tracked:
         from flows.sync import process_flow
 
+        run_logs_to_api_only()
         work = lambda: process_flow(str(runtime.loaded.path), return_state=True)  # noqa: E731
     else:
         log = logging.getLogger("flows.receiver.process")

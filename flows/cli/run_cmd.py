@@ -18,6 +18,7 @@ from flows.cli.common import (
     prefect_logging,
     print_json,
     require_prefect_server,
+    run_logs_to_api_only,
     tracking_wanted,
 )
 from flows.cli.progress import run_progress
@@ -78,18 +79,25 @@ def _untracked(path: str, as_json: bool) -> RunSummary:
 
 
 def _tracked(path: str, as_json: bool) -> RunSummary:
+    """The sync as a flow run on the server; config problems come back as the run's FAILED reason."""
+    import os
+
+    from connectors.errors import ConfigError, LeadsyncError
+
     prefect_logging()
-    from flows.pipeline.runtime import build_runtime
-
-    build_runtime(path).close()  # config, rules and CRM owners checked before a flow run is created
+    os.environ["LEADSYNC_CONFIG"] = path
     from flows.pipeline.summary import RunSummary
-    from flows.sync import sync_flow
+    from flows.sync import sync_flow_from_env
 
+    run_logs_to_api_only()
     with run_progress(err if as_json else console, LeadsyncSettings().progress_seconds):
-        state = sync_flow(path, return_state=True)
+        state = sync_flow_from_env(return_state=True)
     summary = state.result(raise_on_failure=False)
     if not isinstance(summary, RunSummary):  # the flow itself crashed (a bug): Prefect has the traceback
         raise RuntimeError(f"flow run ended {state.type.value}: {state.message}")
+    if not summary.run_id and summary.fatal:  # nothing ran: one error line, exit 2 for config
+        message = summary.fatal.removeprefix(f"{summary.fatal_code}: ")
+        raise ConfigError(message) if summary.fatal_code == "CONFIG" else LeadsyncError(message)
     return summary
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel, SecretStr
 
@@ -41,6 +41,9 @@ from flows.config.models import (
 from flows.config.secrets import expand_env_refs, resolve_secret
 from flows.state import StateStore
 from rules import Ruleset, load_ruleset
+
+if TYPE_CHECKING:
+    from connectors.crm.salesforce import ClientFactory
 
 EntryT = TypeVar("EntryT", bound=BaseModel)
 
@@ -114,6 +117,13 @@ def _salesforce_credentials(crm: SalesforceEntry) -> SalesforceCredentials:
                                  session_id=secret(crm.session_id, "session_id"), instance_url=crm.instance_url)
 
 
+def login_factory(credentials: SalesforceCredentials, config: SalesforceEntry) -> ClientFactory:
+    """Salesforce's login, imported on first use (simple-salesforce costs ~0.3 s); tests replace this seam."""
+    from connectors.crm.salesforce import login_factory as salesforce_login
+
+    return salesforce_login(credentials, config)
+
+
 def build_sink(loaded: LoadedConfig, statuses: Sequence[str] = ()) -> CrmSink:
     crm = loaded.config.crm
     if isinstance(crm, LocalCrmConfig):
@@ -125,7 +135,7 @@ def build_sink(loaded: LoadedConfig, statuses: Sequence[str] = ()) -> CrmSink:
         token = resolve_secret(crm.access_token, "crm.access_token")
         return HubSpotSink(crm, HubSpotCredentials(access_token=SecretStr(token)), host=crm.host)
     if isinstance(crm, SalesforceEntry):
-        from connectors.crm.salesforce import SalesforceSink, login_factory
+        from connectors.crm.salesforce import SalesforceSink
 
         return SalesforceSink(crm, login_factory(_salesforce_credentials(crm), crm), statuses=statuses)
     raise ConfigError(f"CRM type {crm.type} has no builder")

@@ -36,6 +36,7 @@ class RunSummary:
     requeued: int = 0
     stopped: str | None = None
     fatal: str | None = None
+    fatal_code: str | None = None  # the error code of `fatal` (CONFIG: the run never started)
 
     def add_batch(self, batch: BatchResult) -> None:
         self.batches += 1

@@ -141,6 +141,7 @@ def test_a_failed_source_fails_the_flow_run_with_the_reason_artifact_and_info_lo
     assert "Traceback" not in proc.stdout + proc.stderr
     assert "failed: source csv:tradeshow failed: FATAL: source csv:tradeshow: no file matches" in proc.stderr
     assert "Created" not in proc.stderr  # Prefect's INFO lines go to the API, not the console
+    assert proc.stderr.count("source csv:tradeshow failed") == 1  # the run's ERROR log line is not echoed
     run = max(flow_runs(server, "leadsync-sync"), key=lambda r: r.created)
     assert run.state.is_failed() and "source csv:tradeshow failed" in (run.state.message or "")
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, LogFilter, LogFilterFlowRunId
@@ -153,6 +154,17 @@ def test_a_failed_source_fails_the_flow_run_with_the_reason_artifact_and_info_lo
     info = [log.message for log in logs if log.level == 20]
     assert any(m.startswith("captured form_files:website: 7 new") for m in info), info
     assert any(m.startswith("batch of 7:") for m in info), info
+
+
+def test_a_config_error_in_a_tracked_run_is_one_line_and_a_failed_run(server: dict[str, str],
+                                                                       demo_config: Path) -> None:
+    demo_config.write_text(demo_config.read_text().replace("batch_size: 500", "batch_size: -1"))
+    proc = leadsync("run", "--prefect", "--config", str(demo_config), env=server)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.startswith(f"error: {demo_config} has 1 error(s)") and "Traceback" not in proc.stderr
+    assert f"{demo_config}:33: processing.batch_size" in proc.stderr
+    run = max(flow_runs(server, "leadsync-sync"), key=lambda r: r.created)
+    assert run.state.is_failed() and "processing.batch_size" in (run.state.message or "")
 
 
 def test_receiver_processing_appears_as_flow_runs(server: dict[str, str], demo_config: Path, tmp_path: Path) -> None:
