@@ -2,29 +2,40 @@
 
 One task per batch, never per lead (a task run costs ~5 ms client-side and ~30 ms of server
 ingest, the price of ~1,800 leads of rule evaluation). Inputs are not cached: every run must
-see the inbox as it is now.
+see the inbox as it is now. A run whose source or push failed ends FAILED with the reason, and
+every run publishes its summary as a markdown artifact.
 """
 
 from __future__ import annotations
 
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State
+from prefect.states import Completed, Failed
 
+from connectors.errors import LeadsyncError
+from connectors.redaction import redact
 from connectors.sources.base import Source
-from flows.pipeline.capture import CaptureResult, capture_source_safely
+from flows.gc_tuning import tune_gc
+from flows.pipeline.capture import CaptureResult, PageCallback, capture_source_safely
 from flows.pipeline.process import BatchResult, ProcessContext, process_next_batch
+from flows.pipeline.progress import PeriodicLines, observe
 from flows.pipeline.run import run_sync
 from flows.pipeline.runtime import build_runtime
 from flows.pipeline.summary import RunSummary
+from flows.settings import LeadsyncSettings
 from flows.state import StateStore
+
+SUMMARY_ARTIFACT = "leadsync-run-summary"
 
 
 @task(name="capture-source", cache_policy=NO_CACHE, task_run_name="capture-{source.name}")
-def capture_source_task(store: StateStore, source: Source) -> CaptureResult:
-    result = capture_source_safely(store, source)
+def capture_source_task(store: StateStore, source: Source, on_page: PageCallback | None = None) -> CaptureResult:
+    result = capture_source_safely(store, source, on_page)
     logger = get_run_logger()
     if result.error:
-        logger.warning("capture of %s failed, will resume next run: %s", source.name, result.error)
+        logger.error("capture of %s failed, will resume next run: %s", source.name, result.error)
     else:
         logger.info("captured %s: %d new, %d already stored, %d skipped", source.name, result.new,
                     result.duplicates, result.skipped)
@@ -35,17 +46,69 @@ def capture_source_task(store: StateStore, source: Source) -> CaptureResult:
 def process_batch_task(ctx: ProcessContext) -> BatchResult | None:
     result = process_next_batch(ctx)
     if result is not None:
-        get_run_logger().info("batch of %d: %s, %d dead-lettered", result.claimed, result.outcomes,
-                              len(result.dead_letters))
+        get_run_logger().info("batch of %d: %s, %d dead-lettered, %d merged, %d spam, %d back in the inbox",
+                              result.claimed, result.outcomes, len(result.dead_letters), result.merged,
+                              result.spam, result.requeued)
     return result
 
 
-@flow(name="leadsync-sync", log_prints=False)
-def sync_flow(config_path: str) -> RunSummary:
-    """Capture every configured source into the inbox, then process the inbox into the CRM."""
-    runtime = build_runtime(config_path)
+def publish(summary: RunSummary) -> State[RunSummary]:
+    """The summary as an artifact and the run's final state: FAILED with the reason when something failed."""
+    create_markdown_artifact(markdown=summary.to_markdown(), key=SUMMARY_ARTIFACT,
+                             description="What this leadsync run captured, decided and wrote")
+    failure = summary.failure()
+    if failure:
+        get_run_logger().error("%s", failure)
+        return Failed(message=failure, data=summary)
+    get_run_logger().info("run %s completed: %d rows processed, %s", summary.run_id, summary.claimed,
+                          dict(summary.outcomes))
+    return Completed(data=summary)
+
+
+def sync(config_path: str) -> State[RunSummary]:
+    """The body of the sync flow: every error becomes the run's FAILED state with the reason, never a crash."""
+    summary = RunSummary(run_id="")
+    get_run_logger().info("leadsync sync with %s", config_path)
     try:
-        summary = run_sync(runtime, capture_fn=capture_source_task, process_fn=process_batch_task)
+        runtime = build_runtime(config_path)
+    except LeadsyncError as exc:  # bad config: the run is FAILED with every problem listed
+        summary.fatal, summary.fatal_code = redact(f"{exc.code}: {exc}"), exc.code
+        return publish(summary)
+    tune_gc()  # after start-up: see flows/gc_tuning.py
+    try:
+        with observe(PeriodicLines(get_run_logger().info, every=10)):
+            run_sync(runtime, capture_fn=capture_source_task, process_fn=process_batch_task, into=summary)
+    except LeadsyncError as exc:
+        summary.fatal_code = exc.code  # run_sync put the reason in summary.fatal; held leads are back in the inbox
     finally:
         runtime.close()
-    return summary
+    return publish(summary)
+
+
+@flow(name="leadsync-sync", log_prints=False)
+def sync_flow(config_path: str) -> State[RunSummary]:
+    """Capture every configured source into the inbox, then process the inbox into the CRM (deployments)."""
+    return sync(config_path)
+
+
+@flow(name="leadsync-sync", log_prints=False)
+def sync_flow_from_env() -> State[RunSummary]:
+    """The same flow for `leadsync run --prefect`: the config path comes from LEADSYNC_CONFIG.
+
+    Without parameters Prefect skips serialising them, which imports FastAPI (~0.25 s of start-up).
+    """
+    return sync(LeadsyncSettings().config)
+
+
+@flow(name="leadsync-process", log_prints=False)
+def process_flow(config_path: str) -> State[RunSummary]:
+    """Process what the webhook receiver stored (no capture): the receiver's speed-to-lead runs, tracked."""
+    runtime = build_runtime(config_path)
+    summary = RunSummary(run_id="")
+    try:
+        run_sync(runtime, capture=False, process_fn=process_batch_task, into=summary)
+    except LeadsyncError:
+        pass
+    finally:
+        runtime.close()
+    return publish(summary)

@@ -8,7 +8,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from connectors.crm.local import LocalCrmConfig
 from connectors.errors import ConfigError
+from connectors.redaction import register_staff_addresses
 from connectors.yaml_lines import YamlDocument, YamlSyntaxError, parse_yaml
 from flows.config.models import AppConfig
 
@@ -83,6 +85,9 @@ def load_config(path: str | Path) -> LoadedConfig:
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {config_path}: {type(exc).__name__}") from None
     loaded = LoadedConfig(config=parse_config(text, str(config_path)), path=config_path.resolve())
+    if isinstance(loaded.config.crm, LocalCrmConfig):  # reps are named in errors: staff, not lead data
+        register_staff_addresses([u.email for u in loaded.config.crm.users]
+                                 + [a.owner for a in loaded.config.crm.accounts if a.owner])
     _check_paths(loaded)
     return loaded
 

@@ -72,7 +72,7 @@ SourceEntry = Annotated[CsvSourceEntry | FormFilesConfig | CrmUnroutedConfig | I
 
 class ReceiverConfig(_Strict):
     host: str = Field(default="127.0.0.1", description="Interface to bind; put a TLS proxy in front for the internet.")
-    port: int = Field(default=8787, ge=1, le=65535)
+    port: int = Field(default=8787, ge=1, le=65535, description="Port to listen on (`receive --port` overrides).")
     max_body_bytes: int = Field(default=1 << 20, ge=1024, description="Larger bodies get 413.")
     header_timeout_seconds: float = Field(default=10, gt=0, le=300, description=(
         "A client that has not sent its request line and headers this long after connecting (or after its "
@@ -139,12 +139,16 @@ class AppConfig(_Strict):
     """Root of leadsync.yaml."""
 
     rules: str = Field(description="Path of the rules YAML, relative to this file.")
-    state_store: StateStoreConfig = Field(default_factory=StateStoreConfig)
-    crm: CrmEntry = Field(default_factory=LocalCrmConfig)
-    sources: list[SourceEntry] = Field(default_factory=list)
-    processing: ProcessingConfig = Field(default_factory=ProcessingConfig)
-    schedule: ScheduleConfig | None = None
-    receiver: ReceiverConfig = Field(default_factory=ReceiverConfig)
+    state_store: StateStoreConfig = Field(default_factory=StateStoreConfig,
+                                          description="Where the inbox, cursors, dead letters and ledgers live.")
+    crm: CrmEntry = Field(default_factory=LocalCrmConfig, description="The CRM leads are pushed to, by `type`: "
+                          "local (default), hubspot or salesforce.")
+    sources: list[SourceEntry] = Field(default_factory=list, description="Where leads come from, each with a "
+                                       "`type` and a `name` unique per type.")
+    processing: ProcessingConfig = Field(default_factory=ProcessingConfig, description="Batching, leases, retries.")
+    schedule: ScheduleConfig | None = Field(default=None, description="When `leadsync deploy` / `serve` run the "
+                                            "sync.")
+    receiver: ReceiverConfig = Field(default_factory=ReceiverConfig, description="`leadsync receive` defaults.")
 
     @model_validator(mode="after")
     def _unique_source_names(self) -> AppConfig:

@@ -47,7 +47,11 @@ def resolve_secret(reference: str, what: str) -> str:
 
 def _load_prefect_secret(name: str, what: str) -> str:
     from prefect.blocks.system import Secret  # only here: Prefect Secret blocks are optional
+    from prefect.settings import PREFECT_API_URL
 
+    if not PREFECT_API_URL.value():  # else Prefect would start a temporary server (7-13 s) behind our back
+        raise ConfigError(f"{what}: prefect-secret:{name} needs a Prefect server: set PREFECT_API_URL "
+                          "(or use ${ENV_VAR})")
     try:
         secret: Secret[str] = Secret.load(name)  # type: ignore[assignment]  # sync_compatible: a block here
     except (ValueError, RuntimeError) as exc:

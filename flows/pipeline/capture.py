@@ -3,6 +3,7 @@ and the source is told to acknowledge upstream (flag/move mail) only after that 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from connectors.errors import LeadsyncError
@@ -26,7 +27,10 @@ class CaptureResult:
         return self.seen - self.new
 
 
-def capture_source(store: StateStore, source: Source) -> CaptureResult:
+PageCallback = Callable[[str, int], None]
+
+
+def capture_source(store: StateStore, source: Source, on_page: PageCallback | None = None) -> CaptureResult:
     """Read every new page of `source` into the inbox; safe to re-run at any point."""
     result = CaptureResult(source=source.name)
     cursors = store.get_cursors(source.name)
@@ -38,16 +42,18 @@ def capture_source(store: StateStore, source: Source) -> CaptureResult:
         result.skipped += len(page.skipped)
         for _, reason in page.skipped:
             result.skip_reasons[reason] = result.skip_reasons.get(reason, 0) + 1
+        if on_page is not None:
+            on_page(source.name, len(page.records) + len(page.skipped))
     return result
 
 
-def capture_source_safely(store: StateStore, source: Source) -> CaptureResult:
+def capture_source_safely(store: StateStore, source: Source, on_page: PageCallback | None = None) -> CaptureResult:
     """Capture, but let one source's outage not block the others or the CRM push.
 
     Pages stored before the failure stay stored (their cursor moved with them); the next
     run resumes from there.
     """
     try:
-        return capture_source(store, source)
+        return capture_source(store, source, on_page)
     except LeadsyncError as exc:
         return CaptureResult(source=source.name, error=f"{exc.code}: {redact(exc)}")

@@ -43,6 +43,9 @@ class ProcessContext:
 @dataclass
 class BatchResult:
     claimed: int = 0
+    by_source: dict[str, int] = field(default_factory=dict)  # claimed rows per source (webhooks included)
+    done: int = 0  # rows settled into a CRM lead (several rows of one person merge into one lead)
+    merged: int = 0  # rows folded into another row's lead of the same batch
     outcomes: dict[str, int] = field(default_factory=dict)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
@@ -63,6 +66,8 @@ def process_next_batch(ctx: ProcessContext) -> BatchResult | None:
 
 def process_rows(ctx: ProcessContext, rows: Sequence[InboxRow]) -> BatchResult:
     result = BatchResult(claimed=len(rows))
+    for row in rows:
+        result.by_source[row.raw.source] = result.by_source.get(row.raw.source, 0) + 1
     leads, rows_of_lead = _normalise(ctx, rows, result)
     if not leads:
         return result
@@ -153,6 +158,8 @@ def _normalise(ctx: ProcessContext, rows: Sequence[InboxRow],
         except Exception as exc:  # noqa: BLE001 - one person's submissions that cannot merge stop only them
             letters += [_letter(row_by_id[i], "merge", "system", type(exc).__name__, redact(exc), key)
                         for lead in group for i in lead.submission_ids]
+            continue
+        result.merged += len(group) - 1
     ctx.store.add_dead_letters(letters)
     result.dead_letters += letters
     rows_of_lead = {lead.lead_key: [row_by_id[i] for i in lead.submission_ids] for lead in merged}
@@ -234,6 +241,7 @@ def _settle(ctx: ProcessContext, items: Sequence[PlanItem], outcomes: Sequence[R
     ctx.store.set_inbox_status(retry, "pending", error="CRM rejected the record with a transient error")
     result.dead_letters += letters
     result.requeued += len(retry)
+    result.done += len(done)
     for item in items:
         rows_of_lead.pop(item.lead.lead_key, None)
 

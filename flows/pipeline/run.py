@@ -6,14 +6,17 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from connectors.errors import LeadsyncError
+from connectors.redaction import redact
 from connectors.sources.base import Source
-from flows.pipeline.capture import CaptureResult, capture_source_safely
+from connectors.sources.webhooks import WebhookSource
+from flows.pipeline.capture import CaptureResult, PageCallback, capture_source_safely
 from flows.pipeline.process import BatchResult, ProcessContext, process_next_batch
+from flows.pipeline.progress import Reporter
 from flows.pipeline.runtime import Runtime
 from flows.pipeline.summary import RunSummary
 from flows.state import StateStore
 
-CaptureFn = Callable[[StateStore, Source], CaptureResult]
+CaptureFn = Callable[[StateStore, Source, PageCallback | None], CaptureResult]
 ProcessFn = Callable[[ProcessContext], BatchResult | None]
 
 
@@ -30,24 +33,31 @@ def process_context(runtime: Runtime, run_id: str) -> ProcessContext:
 
 def run_sync(runtime: Runtime, *, capture: bool = True, process: bool = True,
              only_sources: Iterable[str] | None = None, capture_fn: CaptureFn = capture_source_safely,
-             process_fn: ProcessFn = process_next_batch) -> RunSummary:
+             process_fn: ProcessFn = process_next_batch, into: RunSummary | None = None) -> RunSummary:
+    """One run. `into` receives the counts as they happen, so a caller still has them if the run raises."""
     store = runtime.store
     store.release_dead_claims()
     run_id = store.start_run("sync")
-    summary = RunSummary(run_id=run_id)
+    summary = into if into is not None else RunSummary(run_id=run_id)
+    summary.run_id = run_id
+    summary.received_sources = sorted(n for n, s in runtime.sources.items() if isinstance(s, WebhookSource))
+    reporter = Reporter()
     wanted = set(only_sources) if only_sources is not None else None
     try:
         if capture:
             for name, source in runtime.sources.items():
                 if wanted is None or name in wanted:
-                    summary.captures.append(capture_fn(store, source))
+                    summary.captures.append(capture_fn(store, source, reporter.page_read))
         if process:
             ctx = process_context(runtime, run_id)
             while (batch := process_fn(ctx)) is not None:
                 summary.add_batch(batch)
+                reporter.batch_done(batch.claimed, len(batch.decisions),
+                                    sum(n for k, n in batch.outcomes.items() if k in ("created", "updated")))
                 if batch.stopped:
                     break
     except (LeadsyncError, KeyboardInterrupt) as exc:
+        summary.fatal = redact(f"{getattr(exc, 'code', 'INTERRUPTED')}: {exc}")
         store.finish_run(run_id, "failed", summary.metrics(), error=str(exc))
         raise
     status = "stopped" if summary.stopped else "completed"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -42,6 +43,7 @@ from flows.receiver.payloads import (
 )
 from flows.state import StateStore
 
+log = logging.getLogger(__name__)
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "application/json")
 Handler = Callable[[Any, bytes, Mapping[str, str]], list[Capture]]
 JSON_HANDLERS: dict[type, Handler] = {TypeformConfig: typeform, GoogleAdsConfig: google_ads, MetaWebhookConfig: meta,
@@ -136,6 +138,10 @@ def create_app(store: StateStore, sources: dict[str, WebhookSource], max_body_by
                     for c in captures if c.status == status]
             added = store.inbox_add(raws, status=status, reason="honeypot field filled" if status == "spam" else None)
             new += added
+            for capture, is_new in zip((c for c in captures if c.status == status), added, strict=True):
+                # Ids only: the vendor's record id is not personal data; the payload never reaches a log.
+                log.info("stored %s/%s record %s: %s", source.kind, source.config.name, capture.record_id,
+                         status if is_new else "duplicate (already stored)")
             if any(added) and status == "pending" and on_stored is not None:
                 on_stored()
         if len(captures) == 1:

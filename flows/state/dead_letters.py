@@ -63,7 +63,8 @@ class DeadLetterStore:
                 [{"row_id": d.inbox_id, "row_lead_key": d.lead_key, "row_error": f"{d.stage}/{d.code}"}
                  for d in letters])
 
-    def list_dead_letters(self, status: str | None = "open", limit: int = 100) -> list[DeadLetterRow]:
+    def list_dead_letters(self, status: str | None = "open", limit: int | None = 100) -> list[DeadLetterRow]:
+        """`limit` None: every row."""
         query = select(dead_letters).order_by(dead_letters.c.id).limit(limit)
         if status is not None:
             query = query.where(dead_letters.c.status == status)

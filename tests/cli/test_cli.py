@@ -62,7 +62,9 @@ def test_run_validate_export_and_dead_letters(demo_config: Path, tmp_path: Path)
     assert "INVALID_EMAIL" in listed.stdout and "lars.holm" not in listed.stdout
     replay = leadsync("dead-letters", "replay", "999", "--config", str(demo_config))
     assert_one_clean_error(replay, 2, "error: no open dead letter with id 999")
-    discard = leadsync("dead-letters", "discard", "--config", str(demo_config))
+    refused = leadsync("dead-letters", "discard", "--config", str(demo_config))
+    assert_one_clean_error(refused, 2, "error: dead-letters discard: give the ids to discard")
+    discard = leadsync("dead-letters", "discard", "--all", "--config", str(demo_config))
     assert discard.returncode == 0 and "discarded" in discard.stdout
 
 

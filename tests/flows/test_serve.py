@@ -2,58 +2,25 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.postgres import free_port
+from tests.support.prefect_server import interrupt
+from tests.support.prefect_server import prefect_server as start_server
 
 REPO = Path(__file__).resolve().parents[2]
 LEADSYNC = str(Path(sys.executable).with_name("leadsync"))
 
 
-def interrupt(process: subprocess.Popen[bytes]) -> None:
-    """Ctrl-C the process group (Prefect shuts down cleanly on SIGINT), then kill it if it lingers."""
-    os.killpg(process.pid, signal.SIGINT)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-
-
 @pytest.fixture
 def prefect_server(tmp_path: Path) -> Iterator[dict[str, str]]:
-    port = free_port()
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-           "PREFECT_API_URL": f"http://127.0.0.1:{port}/api", "PREFECT_UI_ENABLED": "false"}
-    log = (tmp_path / "server.log").open("w")
-    server = subprocess.Popen([str(Path(sys.executable).with_name("prefect")), "server", "start", "--host",
-                               "127.0.0.1", "--port", str(port), "--no-ui"], env=env, stdout=log,
-                              stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if time.monotonic() > deadline or server.poll() is not None:
-            os.killpg(server.pid, signal.SIGKILL)
-            pytest.fail("prefect server did not start: " + (tmp_path / "server.log").read_text()[-2000:])
-        time.sleep(0.5)
-    try:
+    with start_server(tmp_path) as env:
         yield env
-    finally:
-        interrupt(server)
-        log.close()
 
 
 def test_scheduled_run_happens(prefect_server: dict[str, str], demo_config: Path, tmp_path: Path) -> None:

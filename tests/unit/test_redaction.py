@@ -26,3 +26,31 @@ def test_registered_secret_is_masked_anywhere() -> None:
 
 def test_long_messages_are_cut() -> None:
     assert len(redact("x " * 5000, max_length=100)) == 101
+
+
+@pytest.mark.parametrize("message", [
+    "crm.access_token: environment variable HUBSPOT_TOKEN is not set",
+    "source typeform:tf secret: environment variable TF_SECRET is not set",
+    "Prefect Secret block 'crm-token' could not be loaded",
+    "the token expired: renew it",
+])
+def test_words_of_a_message_are_never_masked(message: str) -> None:
+    assert redact(message) == message
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("secret: Abc123xyz rest", "Abc123xyz"),
+    ("token eyJhbGciOiJIUzI1NiJ9 rest", "eyJhbGciOiJIUzI1NiJ9"),
+    ("password=hunter rest", "hunter"),  # after "=" it is a value, even a plain word
+])
+def test_credential_values_are_still_masked(text: str, value: str) -> None:
+    out = redact(text)
+    assert value not in out and "rest" in out
+
+
+def test_staff_addresses_are_shown_lead_addresses_masked() -> None:
+    from connectors.redaction import register_staff_addresses
+
+    register_staff_addresses(["Rep.Staff@OurCo.example"])
+    out = redact("owner rep.staff@ourco.example is not a user; lead jane.doe@acme.example")
+    assert "rep.staff@ourco.example" in out and "jane.doe@acme.example" not in out

@@ -1,6 +1,5 @@
 """`leadsync prune --older-than 180d`: counts what retention allows deleting; deletes it with --yes.
 
-Its own module (registered by flows.cli) so the command stays apart from the others.
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ from typing import Annotated
 import typer
 
 from connectors.errors import ConfigError
+from flows.cli.common import ConfigOption, clean_errors, console, open_store
 
 _AGE = re.compile(r"^\s*(\d+)\s*([dhw])\s*$")
 _UNITS = {"d": timedelta(days=1), "h": timedelta(hours=1), "w": timedelta(weeks=1)}
@@ -25,16 +25,18 @@ def parse_age(text: str) -> timedelta:
     return int(match.group(1)) * _UNITS[match.group(2)]
 
 
+def register(app: typer.Typer) -> None:
+    app.command()(prune)
+
+
+@clean_errors
 def prune(older_than: Annotated[str, typer.Option("--older-than", help="Age, e.g. 180d, 26w, 48h.")] = "180d",
           yes: Annotated[bool, typer.Option("--yes", help="Delete; without it, only count (dry run).")] = False,
-          config: Annotated[str | None, typer.Option("--config", "-c", help="leadsync YAML (env LEADSYNC_CONFIG).")]
-          = None) -> None:
+          config: ConfigOption = None) -> None:
     """Delete state older than --older-than that no replay, report or backtest needs (dry-run count first)."""
-    from flows.cli import _store, console
-
     age = parse_age(older_than)
     cutoff = datetime.now(UTC) - age
-    store = _store(config)
+    store = open_store(config)
     try:
         counts = store.prune(cutoff, apply=yes)
     finally:
