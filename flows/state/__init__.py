@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from sqlalchemy.exc import OperationalError
 
+from connectors.errors import FatalError
 from flows.state.dead_letters import DeadLetter, DeadLetterRow, DeadLetterStore
 from flows.state.engine import describe_connection_error, open_engine, safe_url
 from flows.state.inbox import InboxRow, InboxStore
 from flows.state.ledgers import LedgerEntry, LedgerStore
-from flows.state.schema import metadata
+from flows.state.migrate import upgrade_to_head
 
 __all__ = ["DeadLetter", "DeadLetterRow", "InboxRow", "LedgerEntry", "StateStore"]
 
@@ -28,11 +29,15 @@ class StateStore(InboxStore, DeadLetterStore, LedgerStore):
         return f"StateStore({safe_url(self.url)})"
 
     def create_schema(self) -> None:
-        """Create missing tables; raises FatalError with one clear line when the database is unreachable."""
+        """Upgrade the schema to the newest migration (creating it in an empty database, adopting a store
+        made by leadsync 0.1.0 in place); raises FatalError with one clear line when the database is
+        unreachable or not leadsync's."""
         try:
-            metadata.create_all(self.engine)
+            upgrade_to_head(self.engine)
         except OperationalError as exc:
             raise describe_connection_error(self.url, exc) from None
+        except RuntimeError as exc:
+            raise FatalError(f"cannot upgrade the state store at {safe_url(self.url)}: {exc}") from None
 
     def dispose(self) -> None:
         self.engine.dispose()
