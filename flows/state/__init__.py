@@ -1,4 +1,4 @@
-"""The state store: inbox, cursors, dead letters, decisions and rotation ledgers, runs.
+"""The state store: inbox, cursors, dead letters, decisions and rotation ledgers, runs, profiles.
 
 SQLAlchemy Core over a SQLite file by default (embedded) or PostgreSQL by URL when several
 Prefect workers share the work.
@@ -14,11 +14,14 @@ from flows.state.engine import describe_connection_error, open_engine, safe_url
 from flows.state.inbox import InboxRow, InboxStore
 from flows.state.ledgers import LedgerEntry, LedgerStore
 from flows.state.migrate import upgrade_to_head
+from flows.state.profile_rows import Profile, ProfileOutcome
+from flows.state.profiles import Attached, ProfileStore
 
-__all__ = ["DeadLetter", "DeadLetterRow", "InboxRow", "LedgerEntry", "StateStore"]
+__all__ = ["Attached", "DeadLetter", "DeadLetterRow", "InboxRow", "LedgerEntry", "Profile", "ProfileOutcome",
+           "StateStore"]
 
 
-class StateStore(InboxStore, DeadLetterStore, LedgerStore):
+class StateStore(InboxStore, DeadLetterStore, LedgerStore, ProfileStore):
     """All durable state of leadsync behind one object."""
 
     def __init__(self, url: str) -> None:
