@@ -2,7 +2,8 @@
 
 Looks at what the next run would process: new records the sources have since their cursors
 (read, never stored, cursors untouched, nothing acknowledged upstream) and pending inbox rows;
-with `include_done`, also every lead already pushed (what a rule change would rewrite).
+with `include_done`, also every lead already pushed, decided from its profile (fit facts and whole
+kept history, as `leadsync rescore --all` would: what a rule change would rewrite).
 Rotation turns are simulated on a copy of the state and never saved.
 """
 
@@ -17,6 +18,7 @@ from sqlalchemy import select
 from connectors.crm.plan import PlanItem, plan_changes
 from connectors.errors import RecordRejectedError
 from connectors.records import ChangeKind, CrmChange, Lead, RawSubmission
+from flows.pipeline.lifecycle import keep_days
 from flows.pipeline.merge import group_by_key, merge_leads
 from flows.pipeline.run import managed_statuses
 from flows.pipeline.runtime import Runtime
@@ -39,7 +41,9 @@ class PlanPreview:
 
 
 def preview(runtime: Runtime, now: datetime, include_done: bool = False, limit: int = 5000) -> PlanPreview:
-    statuses = ["pending", "done"] if include_done else ["pending"]
+    profiles = runtime.store.profiles_after(0, limit, now, keep_days(runtime.ruleset)) if include_done else []
+    # A store from before profiles has done rows and no profiles: decide those rows as before.
+    statuses = ["pending", "done"] if include_done and not profiles else ["pending"]
     with runtime.store.engine.connect() as conn:
         rows = conn.execute(select(inbox).where(inbox.c.status.in_(statuses)).order_by(inbox.c.id).limit(limit))
         raws = [RawSubmission(source=r.source, partition=r.partition, source_record_id=r.source_record_id,
@@ -63,13 +67,15 @@ def preview(runtime: Runtime, now: datetime, include_done: bool = False, limit: 
         if not lead.is_spam and (not lead.is_test or runtime.loaded.config.processing.push_test_leads):
             leads.append(lead)
     merged = [merge_leads(group) for group in group_by_key(leads).values()]
+    known = {p.lead_key for p in profiles}
+    merged = [p.as_lead() for p in profiles] + [lead for lead in merged if lead.lead_key not in known]
     if not merged:
         return result
     existing = runtime.sink.lookup(merged)
     domains = sorted({lead.email_domain for lead in merged if lead.email_domain})
     batch = runtime.ruleset.decide(merged, DecisionContext(
         now=now, crm=existing, account_owners=runtime.sink.account_owners(domains),
-        rotation=RotationState.model_validate(state or {})))
+        rotation=RotationState.model_validate(state or {}), profiles={p.lead_key: p.state for p in profiles}))
     items = [PlanItem(lead, decision, existing.get(lead.lead_key)) for lead, decision in
              zip(merged, batch.decisions, strict=True)]
     changes = plan_changes(items, managed_statuses(runtime), runtime.sink.mapped_fields())

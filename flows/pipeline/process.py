@@ -18,6 +18,7 @@ from connectors.records import Decision, Lead, OutcomeStatus, RawSubmission, Rec
 from connectors.redaction import redact
 from connectors.sources.base import Prefetching, Source
 from flows.config.models import ProcessingConfig
+from flows.pipeline.lifecycle import LifecycleBatch, attach_profiles, stamp_event_ids
 from flows.pipeline.merge import group_by_key, merge_leads
 from flows.state import DeadLetter, InboxRow, LedgerEntry, StateStore
 from rules import DecisionContext, RotationState, Ruleset
@@ -63,8 +64,11 @@ def process_rows(ctx: ProcessContext, rows: Sequence[InboxRow]) -> BatchResult:
     leads, rows_of_lead = _normalise(ctx, rows, result)
     if not leads:
         return result
+    leads, rows_of_lead, lifecycle = attach_profiles(ctx, leads, rows_of_lead, result)
+    if not leads:
+        return result
     try:
-        decisions = _decide_and_push(ctx, leads, rows_of_lead, result)
+        decisions = _decide_and_push(ctx, leads, rows_of_lead, result, lifecycle)
     except QuotaExhaustedError as exc:
         _requeue(ctx, rows_of_lead, result, error=exc.code, count_attempt=False)
         result.stopped = f"CRM quota: {exc}"
@@ -120,6 +124,7 @@ def _normalise(ctx: ProcessContext, rows: Sequence[InboxRow],
             test.append(row.id)
         else:
             lead.submission_ids = [str(row.id)]
+            stamp_event_ids(lead, row.raw)
             leads.append(lead)
     ctx.store.add_dead_letters(result.dead_letters)
     ctx.store.set_inbox_status(spam, "spam")
@@ -144,7 +149,7 @@ def _prefetch(ctx: ProcessContext, rows: Sequence[InboxRow]) -> None:
 
 
 def _decide_and_push(ctx: ProcessContext, leads: list[Lead], rows_of_lead: dict[str, list[InboxRow]],
-                     result: BatchResult) -> list[Decision]:
+                     result: BatchResult, lifecycle: LifecycleBatch) -> list[Decision]:
     existing = ctx.sink.lookup(leads)
     domains = sorted({lead.email_domain for lead in leads if lead.email_domain})
     account_owners = ctx.sink.account_owners(domains) if ctx.ruleset.needs_account_owners() else {}
@@ -154,7 +159,7 @@ def _decide_and_push(ctx: ProcessContext, leads: list[Lead], rows_of_lead: dict[
                                                                      list[LedgerEntry]]:
         batch = ctx.ruleset.decide(leads, DecisionContext(
             now=now, crm=existing, account_owners=account_owners,
-            rotation=RotationState.model_validate(state), pinned_owners=pinned))
+            rotation=RotationState.model_validate(state), pinned_owners=pinned, profiles=lifecycle.states()))
         # A lead pinned by an earlier, interrupted attempt keeps its turn; it is not a new one.
         entries = [LedgerEntry(lead_key=a.lead_key, team=a.team, owner=a.owner, method=a.method,
                                skipped=[(s.owner, s.reason) for s in a.skipped])
@@ -166,12 +171,12 @@ def _decide_and_push(ctx: ProcessContext, leads: list[Lead], rows_of_lead: dict[
                                                                                              strict=True)]
     changes = plan_changes(items, ctx.managed_statuses, ctx.sink.mapped_fields())
     outcomes = ctx.sink.apply(changes)
-    _settle(ctx, items, outcomes, rows_of_lead, result)
+    _settle(ctx, items, outcomes, rows_of_lead, result, lifecycle)
     return decisions
 
 
 def _settle(ctx: ProcessContext, items: Sequence[PlanItem], outcomes: Sequence[RecordOutcome],
-            rows_of_lead: dict[str, list[InboxRow]], result: BatchResult) -> None:
+            rows_of_lead: dict[str, list[InboxRow]], result: BatchResult, lifecycle: LifecycleBatch) -> None:
     done: dict[int, str] = {}
     letters: list[DeadLetter] = []
     retry: list[int] = []
@@ -194,7 +199,7 @@ def _settle(ctx: ProcessContext, items: Sequence[PlanItem], outcomes: Sequence[R
         ledger.append({"lead_key": key, "ruleset_version": item.decision.ruleset_version,
                        "outcome": outcome.status.value, "crm_id": outcome.crm_id,
                        "decision": item.decision.model_dump(mode="json")})
-    ctx.store.record_decisions(ctx.run_id, ledger)
+    ctx.store.record_decisions(ctx.run_id, ledger, profiles=lifecycle.outcomes(items, outcomes))
     ctx.store.add_dead_letters(letters)
     ctx.store.set_inbox_status(list(done), "done", lead_keys=done)
     ctx.store.set_inbox_status(retry, "pending", error="CRM rejected the record with a transient error")

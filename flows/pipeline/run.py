@@ -9,6 +9,7 @@ from connectors.errors import LeadsyncError
 from connectors.sources.base import Source
 from flows.pipeline.capture import CaptureResult, capture_source_safely
 from flows.pipeline.process import BatchResult, ProcessContext, process_next_batch
+from flows.pipeline.rescore import rescore_next_batch
 from flows.pipeline.runtime import Runtime
 from flows.pipeline.summary import RunSummary
 from flows.state import StateStore
@@ -30,7 +31,7 @@ def process_context(runtime: Runtime, run_id: str) -> ProcessContext:
 
 def run_sync(runtime: Runtime, *, capture: bool = True, process: bool = True,
              only_sources: Iterable[str] | None = None, capture_fn: CaptureFn = capture_source_safely,
-             process_fn: ProcessFn = process_next_batch) -> RunSummary:
+             process_fn: ProcessFn = process_next_batch, rescore_fn: ProcessFn | None = None) -> RunSummary:
     store = runtime.store
     store.release_dead_claims()
     run_id = store.start_run("sync")
@@ -47,9 +48,17 @@ def run_sync(runtime: Runtime, *, capture: bool = True, process: bool = True,
                 summary.add_batch(batch)
                 if batch.stopped:
                     break
+            rescore_due(ctx, summary, rescore_fn or rescore_next_batch)
     except (LeadsyncError, KeyboardInterrupt) as exc:
         store.finish_run(run_id, "failed", summary.metrics(), error=str(exc))
         raise
     status = "stopped" if summary.stopped else "completed"
     store.finish_run(run_id, status, summary.metrics())
     return summary
+
+
+def rescore_due(ctx: ProcessContext, summary: RunSummary, rescore_fn: ProcessFn) -> None:
+    """After the inbox: re-score the profiles whose time came (a window expiring, a decay step)."""
+    while not summary.stopped and (batch := rescore_fn(ctx)) is not None:
+        summary.add_batch(batch)
+        summary.rescored += len(batch.decisions)

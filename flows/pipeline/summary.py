@@ -28,6 +28,7 @@ class RunSummary:
     spam: int = 0
     test: int = 0
     requeued: int = 0
+    rescored: int = 0
     stopped: str | None = None
 
     def add_batch(self, batch: BatchResult) -> None:
@@ -54,7 +55,7 @@ class RunSummary:
             "batches": self.batches, "claimed": self.claimed, "outcomes": dict(self.outcomes),
             "qualification": dict(self.qualification), "mqls": self.mqls, "owners": dict(self.owners),
             "lists": dict(self.lists), "dead_letters": len(self.rejections), "spam": self.spam,
-            "test": self.test, "requeued": self.requeued, "stopped": self.stopped,
+            "test": self.test, "requeued": self.requeued, "rescored": self.rescored, "stopped": self.stopped,
         }
 
     def render(self, console: Console) -> None:
@@ -72,7 +73,8 @@ class RunSummary:
         for name, count in sorted(self.outcomes.items()):
             decided.add_row(f"CRM {name}", str(count))
         for name, count in (("spam (not pushed)", self.spam), ("test leads (not pushed)", self.test),
-                            ("left in the inbox for a retry", self.requeued)):
+                            ("left in the inbox for a retry", self.requeued),
+                            ("re-scored (time passed: windows, decay)", self.rescored)):
             if count:
                 decided.add_row(name, str(count))
         console.print(decided)
