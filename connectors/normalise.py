@@ -172,10 +172,13 @@ def region_of_domain(email: str | None) -> str | None:
     return "GB" if tld == "UK" else tld if len(tld) == 2 and tld in _KNOWN_ISO2 else None
 
 
-def lead_key_for(email: str | None, source: str, source_record_id: str) -> str:
-    """Deterministic key: the same e-mail is the same person, from any source, in any run."""
+def lead_key_for(email: str | None, source: str, source_record_id: str, phone: str | None = None) -> str:
+    """Deterministic key: the same e-mail is the same person, from any source, in any run; without one,
+    the same E.164 phone is (a record id changes when an edited copy of a file is imported again)."""
     if email:
         return "e-" + hashlib.sha256(email.encode()).hexdigest()[:24]
+    if phone:
+        return "p-" + hashlib.sha256(phone.encode()).hexdigest()[:24]
     return "s-" + hashlib.sha256(f"{source}\x1f{source_record_id}".encode()).hexdigest()[:24]
 
 
@@ -205,7 +208,7 @@ def build_lead(raw: RawSubmission, fields: Mapping[str, Any], default_region: st
         interest = [p.strip() for p in re.split(r"[;,|]", interest) if p.strip()]
     try:
         return Lead(
-            lead_key=lead_key_for(email, raw.source, raw.source_record_id),
+            lead_key=lead_key_for(email, raw.source, raw.source_record_id, phones.phone),
             source=raw.source,
             source_record_id=raw.source_record_id,
             received_at=_as_datetime(fields.get("submitted_at")) or raw.received_at,

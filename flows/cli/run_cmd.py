@@ -107,8 +107,10 @@ def _tracked(path: str, as_json: bool) -> RunSummary:
 def plan(config: ConfigOption = None,
          all_leads: Annotated[bool, typer.Option("--all", help="Also re-decide leads already pushed "
                                                  "(what a rule change would change).")] = False,
-         ) -> None:
-    """Show what a run would change in the CRM, per lead and in totals, writing nothing."""
+         limit: Annotated[int, typer.Option("--limit", min=0, help="How many changes to list; every change is "
+                                             "counted in the totals whatever this says.")] = 200,
+         as_json: JsonOption = False) -> None:
+    """Show what a run would change in the CRM, per lead (old -> new) and in totals, writing nothing."""
     from datetime import UTC, datetime
 
     from flows.pipeline.plan_preview import preview
@@ -116,23 +118,41 @@ def plan(config: ConfigOption = None,
 
     runtime = build_runtime(config_path(config))
     try:
-        result = preview(runtime, datetime.now(UTC), include_done=all_leads)
+        result = preview(runtime, datetime.now(UTC), include_done=all_leads, show=limit)
     finally:
         runtime.close()
+    if as_json:
+        print_json({"totals": dict(result.totals()), "fields_updated": dict(result.field_totals()),
+                    "listed": len(result.changes), "not_listed": result.omitted,
+                    "rejected": result.rejected_total,
+                    "changes": [{"lead_key": c.lead.lead_key, "name": c.lead.display_name, "email": c.lead.email,
+                                 "change": c.change.kind.value,
+                                 "fields": {k: {"old": c.before.get(k), "new": v} for k, v in c.change.fields.items()},
+                                 "lists_add": c.change.lists_add, "lists_remove": c.change.lists_remove}
+                                for c in result.changes]})
+        return
     table = Table(title="Planned CRM changes (nothing written)", title_justify="left")
-    for column in ("lead", "change", "fields"):
+    for column in ("person", "change", "old -> new"):
         table.add_column(column, overflow="fold")
-    for lead, change in result.changes:
-        if change.kind.value != "unchanged":
-            fields = ", ".join(f"{k}={v}" for k, v in change.fields.items() if k != "explanation")
-            lists = "".join([f" +list {n}" for n in change.lists_add] + [f" -list {n}" for n in change.lists_remove])
-            table.add_row(lead.lead_key, change.kind.value, fields + lists)
+    for planned in result.changes:
+        change, lead = planned.change, planned.lead
+        person = lead.display_name + (f" <{lead.email}>" if lead.email else "")
+        values = [f"{k}: {_short(planned.before.get(k))} -> {_short(v)}" if change.kind.value == "update"
+                  else f"{k}: {_short(v)}" for k, v in change.fields.items() if k != "explanation"]
+        values += [f"+list {n}" for n in change.lists_add] + [f"-list {n}" for n in change.lists_remove]
+        table.add_row(person, change.kind.value, "; ".join(values))
     console.print(table)
-    if result.omitted:
-        console.print(f"... and {result.omitted} more change(s), counted in the totals")
+    listed = len(result.changes)
+    console.print(f"listed {listed} change(s)" + (f"; {result.omitted} more not listed (--limit {limit}), counted "
+                                                  "below" if result.omitted else ""), highlight=False)
     totals = result.totals()
     console.print("totals: " + ", ".join(f"{k} {v}" for k, v in sorted(totals.items())) if totals else "totals: none")
     if result.field_totals():
         console.print("fields updated: " + ", ".join(f"{k} {v}" for k, v in result.field_totals().most_common()))
-    if result.rejected:
+    if result.rejected_total:
         console.print(f"{result.rejected_total} submission(s) would be rejected (see `leadsync run`)")
+
+
+def _short(value: object, width: int = 60) -> str:
+    text = "(empty)" if value in (None, "") else str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -20,6 +20,7 @@ from connectors.redaction import redact
 from connectors.sources.base import Prefetching, Source
 from flows.config.models import ProcessingConfig
 from flows.pipeline.isolate import StageError, Stages, push_isolating
+from flows.pipeline.lifecycle import LifecycleBatch, attach_isolating, stamp_event_ids
 from flows.pipeline.merge import group_by_key, merge_leads
 from flows.state import DeadLetter, InboxRow, LedgerEntry, StateStore
 from rules import DecisionContext, RotationState, Ruleset
@@ -71,6 +72,9 @@ def process_rows(ctx: ProcessContext, rows: Sequence[InboxRow]) -> BatchResult:
     leads, rows_of_lead = _normalise(ctx, rows, result)
     if not leads:
         return result
+    leads, rows_of_lead, lifecycle = attach_isolating(ctx, leads, rows_of_lead, result, _letter)
+    if not leads:
+        return result
     open_rows = dict(rows_of_lead)  # the leads not settled yet: only these may be handed back
 
     def give_up(lead: Lead, failure: StageError) -> None:
@@ -81,7 +85,7 @@ def process_rows(ctx: ProcessContext, rows: Sequence[InboxRow]) -> BatchResult:
 
     try:
         result.decisions, given_up = push_isolating(
-            leads, lambda part: _decide_and_push(ctx, part, open_rows, result), give_up)
+            leads, lambda part: _decide_and_push(ctx, part, open_rows, result, lifecycle), give_up)
     except QuotaExhaustedError as exc:
         _requeue(ctx, open_rows, result, error=exc.code, count_attempt=False)
         result.stopped = f"CRM quota: {exc}"
@@ -144,6 +148,7 @@ def _normalise(ctx: ProcessContext, rows: Sequence[InboxRow],
             test.append(row.id)
         else:
             lead.submission_ids = [str(row.id)]
+            stamp_event_ids(lead, row.raw)
             leads.append(lead)
     ctx.store.add_dead_letters(result.dead_letters)
     ctx.store.set_inbox_status(spam, "spam")
@@ -180,7 +185,7 @@ def _prefetch(ctx: ProcessContext, rows: Sequence[InboxRow]) -> None:
 
 
 def _decide_and_push(ctx: ProcessContext, leads: list[Lead], open_rows: dict[str, list[InboxRow]],
-                     result: BatchResult) -> list[Decision]:
+                     result: BatchResult, lifecycle: LifecycleBatch) -> list[Decision]:
     """Decide, plan and write one group of leads, then settle their rows; StageError names a failing stage."""
     stages = Stages()
     existing = stages.run("lookup", lambda: ctx.sink.lookup(leads))
@@ -193,7 +198,7 @@ def _decide_and_push(ctx: ProcessContext, leads: list[Lead], open_rows: dict[str
             list[Decision], dict[str, Any], list[LedgerEntry]]:
         batch = stages.run("rules", lambda: ctx.ruleset.decide(leads, DecisionContext(
             now=now, crm=existing, account_owners=account_owners,
-            rotation=RotationState.model_validate(state), pinned_owners=pinned)))
+            rotation=RotationState.model_validate(state), pinned_owners=pinned, profiles=lifecycle.states())))
         # A lead pinned by an earlier, interrupted attempt keeps its turn; it is not a new one.
         entries = [LedgerEntry(lead_key=a.lead_key, team=a.team, owner=a.owner, method=a.method,
                                skipped=[(s.owner, s.reason) for s in a.skipped], rule_id=a.rule_id,
@@ -206,12 +211,12 @@ def _decide_and_push(ctx: ProcessContext, leads: list[Lead], open_rows: dict[str
                                                                                              strict=True)]
     changes = stages.run("plan", lambda: plan_changes(items, ctx.managed_statuses, ctx.sink.mapped_fields()))
     outcomes = stages.run("crm", lambda: ctx.sink.apply(changes))
-    stages.run("settle", lambda: _settle(ctx, items, outcomes, open_rows, result))
+    stages.run("settle", lambda: _settle(ctx, items, outcomes, open_rows, result, lifecycle))
     return decisions
 
 
 def _settle(ctx: ProcessContext, items: Sequence[PlanItem], outcomes: Sequence[RecordOutcome],
-            rows_of_lead: dict[str, list[InboxRow]], result: BatchResult) -> None:
+            rows_of_lead: dict[str, list[InboxRow]], result: BatchResult, lifecycle: LifecycleBatch) -> None:
     """Record decisions and outcomes; the leads settled leave `rows_of_lead` (the batch's open rows)."""
     done: dict[int, str] = {}
     letters: list[DeadLetter] = []
@@ -235,7 +240,7 @@ def _settle(ctx: ProcessContext, items: Sequence[PlanItem], outcomes: Sequence[R
         ledger.append({"lead_key": key, "ruleset_version": item.decision.ruleset_version,
                        "outcome": outcome.status.value, "crm_id": outcome.crm_id,
                        "decision": item.decision.model_dump(mode="json")})
-    ctx.store.record_decisions(ctx.run_id, ledger)
+    ctx.store.record_decisions(ctx.run_id, ledger, profiles=lifecycle.outcomes(items, outcomes))
     ctx.store.add_dead_letters(letters)
     ctx.store.set_inbox_status(list(done), "done", lead_keys=done)
     ctx.store.set_inbox_status(retry, "pending", error="CRM rejected the record with a transient error")

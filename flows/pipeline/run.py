@@ -12,6 +12,7 @@ from connectors.sources.webhooks import WebhookSource
 from flows.pipeline.capture import CaptureResult, PageCallback, capture_source_safely
 from flows.pipeline.process import BatchResult, ProcessContext, process_next_batch
 from flows.pipeline.progress import Reporter
+from flows.pipeline.rescore import rescore_next_batch
 from flows.pipeline.runtime import Runtime
 from flows.pipeline.summary import RunSummary
 from flows.state import StateStore
@@ -33,7 +34,8 @@ def process_context(runtime: Runtime, run_id: str) -> ProcessContext:
 
 def run_sync(runtime: Runtime, *, capture: bool = True, process: bool = True,
              only_sources: Iterable[str] | None = None, capture_fn: CaptureFn = capture_source_safely,
-             process_fn: ProcessFn = process_next_batch, into: RunSummary | None = None) -> RunSummary:
+             process_fn: ProcessFn = process_next_batch, rescore_fn: ProcessFn | None = None,
+             into: RunSummary | None = None) -> RunSummary:
     """One run. `into` receives the counts as they happen, so a caller still has them if the run raises."""
     store = runtime.store
     store.release_dead_claims()
@@ -56,6 +58,7 @@ def run_sync(runtime: Runtime, *, capture: bool = True, process: bool = True,
                                     sum(n for k, n in batch.outcomes.items() if k in ("created", "updated")))
                 if batch.stopped:
                     break
+            rescore_due(ctx, summary, rescore_fn or rescore_next_batch)
     except (LeadsyncError, KeyboardInterrupt) as exc:
         summary.fatal = redact(f"{getattr(exc, 'code', 'INTERRUPTED')}: {exc}")
         store.finish_run(run_id, "failed", summary.metrics(), error=str(exc))
@@ -63,3 +66,10 @@ def run_sync(runtime: Runtime, *, capture: bool = True, process: bool = True,
     status = "stopped" if summary.stopped else "completed"
     store.finish_run(run_id, status, summary.metrics())
     return summary
+
+
+def rescore_due(ctx: ProcessContext, summary: RunSummary, rescore_fn: ProcessFn) -> None:
+    """After the inbox: re-score the profiles whose time came (a window expiring, a decay step)."""
+    while not summary.stopped and (batch := rescore_fn(ctx)) is not None:
+        summary.add_batch(batch)
+        summary.rescored += len(batch.decisions)

@@ -34,6 +34,7 @@ class RunSummary:
     spam: int = 0
     test: int = 0
     requeued: int = 0
+    rescored: int = 0
     stopped: str | None = None
     fatal: str | None = None
     fatal_code: str | None = None  # the error code of `fatal` (CONFIG: the run never started)
@@ -89,7 +90,8 @@ class RunSummary:
             "qualification": dict(self.qualification), "mqls": self.mqls, "owners": dict(self.owners),
             "lists": dict(self.lists), "dead_letters": len(self.rejections),
             "dead_letters_by_code": dict(self.rejected_by_code), "spam": self.spam,
-            "test": self.test, "requeued": self.requeued, "stopped": self.stopped, "fatal": self.fatal,
+            "test": self.test, "requeued": self.requeued, "rescored": self.rescored, "stopped": self.stopped,
+            "fatal": self.fatal,
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -115,6 +117,8 @@ class RunSummary:
             decided.add_row(name, str(count))
         for name, count in sorted(self.outcomes.items()):
             decided.add_row(f"CRM {name}", str(count))
+        if self.rescored:
+            decided.add_row("re-scored (time passed: windows, decay)", str(self.rescored))
         console.print(decided)
         _counter_table(console, "Per owner", self.owners)
         _counter_table(console, "Per nurture list", self.lists)

@@ -1,4 +1,4 @@
-"""The state store: inbox, cursors, dead letters, decisions and rotation ledgers, runs.
+"""The state store: inbox, cursors, dead letters, decisions and rotation ledgers, runs, profiles.
 
 SQLAlchemy Core over a SQLite file by default (embedded) or PostgreSQL by URL when several
 Prefect workers share the work.
@@ -8,17 +8,21 @@ from __future__ import annotations
 
 from sqlalchemy.exc import OperationalError
 
+from connectors.errors import FatalError
 from flows.state.dead_letters import DeadLetter, DeadLetterRow, DeadLetterStore
 from flows.state.engine import describe_connection_error, open_engine, safe_url
 from flows.state.inbox import InboxRow, InboxStore
 from flows.state.ledgers import LedgerEntry, LedgerStore
+from flows.state.migrate import upgrade_to_head
+from flows.state.profile_rows import Profile, ProfileOutcome
+from flows.state.profiles import Attached, ProfileStore
 from flows.state.retention import RetentionStore
-from flows.state.schema import metadata
 
-__all__ = ["DeadLetter", "DeadLetterRow", "InboxRow", "LedgerEntry", "StateStore"]
+__all__ = ["Attached", "DeadLetter", "DeadLetterRow", "InboxRow", "LedgerEntry", "Profile", "ProfileOutcome",
+           "StateStore"]
 
 
-class StateStore(InboxStore, DeadLetterStore, LedgerStore, RetentionStore):
+class StateStore(InboxStore, DeadLetterStore, LedgerStore, ProfileStore, RetentionStore):
     """All durable state of leadsync behind one object."""
 
     def __init__(self, url: str) -> None:
@@ -29,11 +33,15 @@ class StateStore(InboxStore, DeadLetterStore, LedgerStore, RetentionStore):
         return f"StateStore({safe_url(self.url)})"
 
     def create_schema(self) -> None:
-        """Create missing tables; raises FatalError with one clear line when the database is unreachable."""
+        """Upgrade the schema to the newest migration (creating it in an empty database, adopting a store
+        made by leadsync 0.1.0 in place); raises FatalError with one clear line when the database is
+        unreachable or not leadsync's."""
         try:
-            metadata.create_all(self.engine)
+            upgrade_to_head(self.engine)
         except OperationalError as exc:
             raise describe_connection_error(self.url, exc) from None
+        except RuntimeError as exc:
+            raise FatalError(f"cannot upgrade the state store at {safe_url(self.url)}: {exc}") from None
 
     def dispose(self) -> None:
         self.engine.dispose()

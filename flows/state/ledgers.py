@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, Row, select, update
 from connectors.records import SkippedRep
 from connectors.redaction import redact
 from flows.state.engine import utcnow
+from flows.state.profile_rows import ProfileOutcome, save_outcomes
 from flows.state.schema import decisions, rotation_ledger, rotation_state, runs
 from rules.assign import PinnedRoute
 
@@ -89,13 +90,17 @@ class LedgerStore:
 
     # decisions ----------------------------------------------------------------------------------
 
-    def record_decisions(self, run_id: str, rows: Sequence[Mapping[str, Any]]) -> None:
-        """rows: lead_key, ruleset_version, outcome, crm_id, decision (JSON-ready dict)."""
-        if not rows:
+    def record_decisions(self, run_id: str, rows: Sequence[Mapping[str, Any]],
+                         profiles: Sequence[ProfileOutcome] = ()) -> None:
+        """rows: lead_key, ruleset_version, outcome, crm_id, decision (JSON-ready dict); the profiles'
+        decided state (score, stage, transitions...) is saved in the same transaction."""
+        if not rows and not profiles:
             return
         now = utcnow()
         with self.engine.begin() as conn:
-            conn.execute(decisions.insert(), [{**row, "run_id": run_id, "created_at": now} for row in rows])
+            if rows:
+                conn.execute(decisions.insert(), [{**row, "run_id": run_id, "created_at": now} for row in rows])
+            save_outcomes(conn, profiles, now)
 
     def latest_decision(self, lead_key: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:

@@ -5,11 +5,14 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
+    Float,
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -120,3 +123,74 @@ runs = Table(
     Column("metrics", JSON, nullable=False),
     Column("error", Text),
 )
+
+# Lifecycle: one profile per person (flows/state/profiles.py). Sized for millions of people: the
+# identities and events tables are clustered on their primary key (WITHOUT ROWID on SQLite), event
+# times are epoch seconds and the dedupe key a 64-bit hash, so a kept event costs well under 200 bytes.
+profiles = Table(
+    "profiles", metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("lead_key", String(64), nullable=False),  # the key CRM writes upsert on; survives merges
+    Column("has_lead_data", Boolean, nullable=False),  # a submission (form, CSV, IMAP, CRM) was seen
+    Column("fit", JSON),  # the merged Lead's facts, without events (compact JSON)
+    Column("score", Float),
+    Column("grade", String(1)),
+    Column("qualification", String(12)),
+    Column("stage", String(12)),
+    Column("stage_since", DateTime(timezone=True)),
+    Column("owner", String(320)),
+    Column("lists", JSON),
+    Column("crm_id", String(100)),
+    Column("worked", Boolean, nullable=False),
+    Column("mql_at", DateTime(timezone=True)),
+    Column("last_activity_at", DateTime(timezone=True)),
+    Column("next_rescore_at", DateTime(timezone=True)),
+    Column("ruleset_version", String(100)),
+    Column("compacted", JSON),  # event type -> count of events older than the kept history
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("lead_key", name="uq_profiles_lead_key"),
+)
+Index("ix_profiles_next_rescore_at", profiles.c.next_rescore_at)
+
+profile_identities = Table(
+    "profile_identities", metadata,
+    Column("kind", String(12), nullable=False),  # email | phone | crm_id | anonymous_id | lead_key | name
+    Column("value", String(320), nullable=False),
+    Column("profile_id", BigInteger, nullable=False),
+    PrimaryKeyConstraint("kind", "value", name="pk_profile_identities"),
+    sqlite_with_rowid=False,
+)
+Index("ix_profile_identities_profile_id", profile_identities.c.profile_id)
+
+profile_events = Table(
+    "profile_events", metadata,
+    Column("profile_id", BigInteger, nullable=False),
+    Column("dedupe", BigInteger, nullable=False),  # 64-bit hash of the event id (or of its submission)
+    Column("at", BigInteger, nullable=False),  # epoch seconds, UTC
+    Column("type", String(64), nullable=False),
+    Column("data", JSON),  # {"p": properties, "d": detail} when present
+    PrimaryKeyConstraint("profile_id", "dedupe", name="pk_profile_events"),
+    sqlite_with_rowid=False,
+)
+
+profile_transitions = Table(
+    "profile_transitions", metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("profile_id", BigInteger, nullable=False),
+    Column("from_stage", String(12)),
+    Column("to_stage", String(12), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("cause", Text, nullable=False),
+)
+Index("ix_profile_transitions_profile_id", profile_transitions.c.profile_id)
+
+profile_merges = Table(
+    "profile_merges", metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("profile_id", BigInteger, nullable=False),  # the profile that stays
+    Column("merged_profile_id", BigInteger, nullable=False),
+    Column("merged_lead_key", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_profile_merges_profile_id", profile_merges.c.profile_id)

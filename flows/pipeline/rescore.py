@@ -1,0 +1,90 @@
+"""Re-scoring profiles without a new submission: the due ones each run, every one after a rule change.
+
+Due profiles (`next_rescore_at` passed: an event leaving its window, a decay step) are found by
+index and leased, a batch at a time; `rescore_all` walks every profile with lead data in id order
+(`leadsync rescore --all`). Each batch is decided from the profiles (fit facts + kept history),
+planned against the CRM and written in the sink's batches; only changed values are written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from connectors.crm.plan import PlanItem, plan_changes
+from connectors.errors import QuotaExhaustedError, RetriableError
+from connectors.records import ChangeKind, Decision, OutcomeStatus
+from flows.pipeline.lifecycle import RETENTION, LifecycleBatch, keep_days
+from flows.pipeline.process import ROTATION, BatchResult, ProcessContext
+from flows.state import LedgerEntry, Profile
+from rules import DecisionContext, RotationState
+from rules.assign import PinnedRoute
+
+
+def rescore_next_batch(ctx: ProcessContext) -> BatchResult | None:
+    """Re-score one batch of due profiles; None when none is due."""
+    now = ctx.now()
+    due = ctx.store.claim_due_profiles(now, ctx.settings.batch_size, timedelta(minutes=ctx.settings.lease_minutes),
+                                       keep_days(ctx.ruleset), RETENTION)
+    if not due:
+        return None
+    return decide_profiles(ctx, due, now)
+
+
+def rescore_all(ctx: ProcessContext, on_batch: Callable[[BatchResult], None] | None = None) -> int:
+    """Re-decide every profile with lead data under the current rules; returns how many."""
+    after, total = 0, 0
+    while profiles := ctx.store.profiles_after(after, ctx.settings.batch_size, ctx.now(), keep_days(ctx.ruleset)):
+        result = decide_profiles(ctx, profiles, ctx.now())
+        total += len(profiles)
+        after = profiles[-1].id
+        if on_batch:
+            on_batch(result)
+        if result.stopped:
+            break
+    return total
+
+
+def decide_profiles(ctx: ProcessContext, profiles: Sequence[Profile], now: datetime) -> BatchResult:
+    """Decide profiles, push what changed, save their state with the ledger (changed ones only)."""
+    result = BatchResult(claimed=0)
+    batch = LifecycleBatch(profiles={p.lead_key: p for p in profiles}, now=now, ruleset=ctx.ruleset)
+    leads = [p.as_lead() for p in profiles]
+    try:
+        existing = ctx.sink.lookup(leads)
+        domains = sorted({lead.email_domain for lead in leads if lead.email_domain})
+        account_owners = ctx.sink.account_owners(domains) if ctx.ruleset.needs_account_owners() else {}
+
+        def decide(state: dict[str, Any], pinned: dict[str, PinnedRoute]) -> tuple[
+                list[Decision], dict[str, Any], list[LedgerEntry]]:
+            decided = ctx.ruleset.decide(leads, DecisionContext(
+                now=now, crm=existing, account_owners=account_owners, rotation=RotationState.model_validate(state),
+                pinned_owners=pinned, profiles=batch.states()))
+            entries = [LedgerEntry(lead_key=a.lead_key, team=a.team, owner=a.owner, method=a.method,
+                                   skipped=[(s.owner, s.reason) for s in a.skipped], rule_id=a.rule_id,
+                                   reason=a.reason)
+                       for a in decided.assignments if a.lead_key not in pinned]
+            return decided.decisions, decided.rotation.model_dump(mode="json"), entries
+
+        decisions = ctx.store.with_rotation(ROTATION, decide, [lead.lead_key for lead in leads], ctx.run_id)
+        items = [PlanItem(lead, d, existing.get(lead.lead_key)) for lead, d in zip(leads, decisions, strict=True)]
+        changes = plan_changes(items, ctx.managed_statuses, ctx.sink.mapped_fields())
+        outcomes = ctx.sink.apply(changes)
+    except QuotaExhaustedError as exc:  # the lease runs out and the next run takes them again
+        result.stopped = f"CRM quota: {exc}"
+        return result
+    except RetriableError as exc:
+        result.stopped = f"CRM unavailable: {exc}"
+        return result
+    ledger = []
+    for item, change, outcome in zip(items, changes, outcomes, strict=True):
+        result.outcomes[outcome.status.value] = result.outcomes.get(outcome.status.value, 0) + 1
+        if change.kind is not ChangeKind.UNCHANGED or item.decision.transition is not None \
+                or outcome.status is OutcomeStatus.REJECTED:
+            ledger.append({"lead_key": item.lead.lead_key, "ruleset_version": item.decision.ruleset_version,
+                           "outcome": outcome.status.value, "crm_id": outcome.crm_id,
+                           "decision": item.decision.model_dump(mode="json")})
+    ctx.store.record_decisions(ctx.run_id, ledger, profiles=batch.outcomes(items, outcomes))
+    result.decisions = decisions
+    return result

@@ -1,0 +1,60 @@
+"""Bring a state store's schema to the newest revision (Alembic), safely when several processes start at once.
+
+Three starting points: an empty database (every revision runs), a store made by leadsync 0.1.0
+(its tables exist but no `alembic_version`: stamped at the baseline, then upgraded in place, no row
+touched), and a store already under migrations (upgraded, or left alone at head). The check and the
+upgrade run under one lock: a PostgreSQL advisory lock held for the transaction (DDL is transactional
+there), the write lock of BEGIN IMMEDIATE on SQLite, so a second process waits and then finds head.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, inspect, text
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+BASELINE = "0001_baseline"
+# Any constant shared by every leadsync process; "leadsync" in ASCII, as a 64-bit key.
+ADVISORY_LOCK_KEY = 0x6C65616473796E63
+RELEASE_0_1_TABLES = frozenset({"inbox", "cursors", "dead_letters", "decisions", "rotation_state",
+                                "rotation_ledger", "runs"})
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade_to_head(engine: Engine) -> None:
+    """Create or upgrade the schema; returns when the store is at head (whoever did the work)."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+        tables = set(inspect(conn).get_table_names())
+        config = alembic_config(conn)
+        if "alembic_version" not in tables and tables & RELEASE_0_1_TABLES:
+            missing = RELEASE_0_1_TABLES - tables
+            if missing:  # create_all of 0.1.0 made every table at once; a part means someone else's database
+                raise RuntimeError(f"the state store has some of leadsync's tables but not {sorted(missing)}")
+            command.stamp(config, BASELINE)
+        if MigrationContext.configure(conn).get_current_revision() != head_revision():
+            command.upgrade(config, "head")

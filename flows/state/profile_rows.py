@@ -1,0 +1,164 @@
+"""Profiles as rows: compact encodings of events and fit facts, loading with history, saving decisions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, select, update
+
+from connectors.records import Event, Lead, ProfileState, StageTransition
+from flows.state.engine import as_utc
+from flows.state.schema import profile_events, profile_transitions, profiles
+
+CHUNK = 500
+_FIT_EXCLUDE = {"events", "submission_ids", "lead_key"}
+
+
+@dataclass
+class Profile:
+    """One person: latest fit facts, the kept event history and the current decided state."""
+
+    id: int
+    lead_key: str
+    has_lead_data: bool
+    fit: Lead | None
+    events: list[Event]
+    state: ProfileState
+    score: float | None = None
+    grade: str | None = None
+    qualification: str | None = None
+    lists: list[str] = field(default_factory=list)
+    crm_id: str | None = None
+    ruleset_version: str | None = None
+    next_rescore_at: datetime | None = None
+
+    def as_lead(self) -> Lead:
+        """The lead the rules decide: fit facts with the whole kept history, under the profile's key."""
+        if self.fit is None:
+            raise ValueError(f"profile {self.id} has no lead data")
+        lead = self.fit.model_copy()
+        lead.lead_key = self.lead_key
+        lead.events = sorted(self.events, key=lambda e: e.at)
+        return lead
+
+
+@dataclass(frozen=True)
+class ProfileOutcome:
+    """What a decision changed on a profile, saved with the decisions ledger in one transaction."""
+
+    profile_id: int
+    score: float
+    grade: str
+    qualification: str
+    stage: str | None
+    stage_since: datetime | None
+    owner: str | None
+    lists: list[str]
+    crm_id: str | None
+    mql_at: datetime | None
+    next_rescore_at: datetime | None
+    ruleset_version: str
+    transition: StageTransition | None = None
+
+
+def dedupe_key(event: Event) -> int:
+    """A signed 64-bit hash of the event's id (or, without one, of what it is), unique per profile."""
+    key = event.event_id or f"{event.type}\x1f{event.at.isoformat()}\x1f{event.detail}\x1f" \
+                           f"{json.dumps(event.properties, sort_keys=True, default=str)}"
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def event_row(profile_id: int, event: Event) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if event.properties:
+        data["p"] = event.properties
+    if event.detail:
+        data["d"] = event.detail
+    return {"profile_id": profile_id, "dedupe": dedupe_key(event), "at": int(event.at.timestamp()),
+            "type": event.type, "data": data or None}
+
+
+def event_of(row: Any) -> Event:
+    data = row.data if isinstance(row.data, dict) else (json.loads(row.data) if row.data else {})
+    return Event.model_construct(type=row.type, at=datetime.fromtimestamp(row.at, UTC), detail=data.get("d"),
+                                 properties=data.get("p") or {}, event_id=None)
+
+
+def fit_json(lead: Lead) -> dict[str, Any]:
+    return lead.model_dump(mode="json", exclude_defaults=True, exclude=_FIT_EXCLUDE)
+
+
+def fit_of(value: Any, lead_key: str) -> Lead | None:
+    if not value:
+        return None
+    data = value if isinstance(value, dict) else json.loads(value)
+    return Lead.model_validate({**data, "lead_key": lead_key})
+
+
+def insert_events(conn: Connection, insert: Any, rows: Sequence[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), CHUNK):
+        conn.execute(insert(profile_events).values(list(rows[start:start + CHUNK])).on_conflict_do_nothing(
+            index_elements=["profile_id", "dedupe"]))
+
+
+def load_profiles(conn: Connection, ids: Iterable[int], now: datetime, keep_days: int) -> dict[int, Profile]:
+    """Profiles with their kept history; events older than `keep_days` are folded into per-type counts."""
+    wanted = sorted(set(ids))
+    found: dict[int, Profile] = {}
+    horizon = int((now - timedelta(days=keep_days)).timestamp())
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start:start + CHUNK]
+        for row in conn.execute(select(profiles).where(profiles.c.id.in_(chunk))):
+            found[row.id] = _profile(row)
+        old: dict[int, Counter[str]] = {}
+        for row in conn.execute(select(profile_events).where(profile_events.c.profile_id.in_(chunk))):
+            if row.at < horizon:
+                old.setdefault(row.profile_id, Counter())[row.type] += 1
+            elif row.profile_id in found:
+                found[row.profile_id].events.append(event_of(row))
+        if old:
+            _compact(conn, found, old, horizon)
+    return found
+
+
+def _compact(conn: Connection, found: dict[int, Profile], old: dict[int, Counter[str]], horizon: int) -> None:
+    ids = [pid for pid in old if pid in found]
+    for pid in ids:
+        counts = Counter(found[pid].state.compacted_event_counts)
+        counts.update(old[pid])
+        found[pid].state.compacted_event_counts = dict(counts)
+    conn.execute(delete(profile_events).where(profile_events.c.profile_id.in_(ids), profile_events.c.at < horizon))
+    conn.execute(update(profiles).where(profiles.c.id == bindparam("pid")).values(compacted=bindparam("v_counts")),
+                 [{"pid": pid, "v_counts": found[pid].state.compacted_event_counts} for pid in ids])
+
+
+def _profile(row: Any) -> Profile:
+    state = ProfileState(stage=row.stage, stage_since=as_utc(row.stage_since), mql_at=as_utc(row.mql_at),
+                         owner=row.owner, worked=bool(row.worked), last_activity_at=as_utc(row.last_activity_at),
+                         compacted_event_counts=dict(row.compacted or {}))
+    return Profile(id=row.id, lead_key=row.lead_key, has_lead_data=bool(row.has_lead_data),
+                   fit=fit_of(row.fit, row.lead_key), events=[], state=state, score=row.score, grade=row.grade,
+                   qualification=row.qualification, lists=list(row.lists or []), crm_id=row.crm_id,
+                   ruleset_version=row.ruleset_version, next_rescore_at=as_utc(row.next_rescore_at))
+
+
+def save_outcomes(conn: Connection, outcomes: Sequence[ProfileOutcome], now: datetime) -> None:
+    """Write decided state and stage transitions (called inside the decisions ledger's transaction)."""
+    if not outcomes:
+        return
+    names = ("score", "grade", "qualification", "stage", "stage_since", "owner", "lists", "crm_id", "mql_at",
+             "next_rescore_at", "ruleset_version")
+    conn.execute(update(profiles).where(profiles.c.id == bindparam("pid")).values(
+        updated_at=now, **{name: bindparam(f"v_{name}") for name in names}),
+        [{"pid": o.profile_id, **{f"v_{name}": getattr(o, name) for name in names}} for o in outcomes])
+    moves = [o for o in outcomes if o.transition is not None]
+    if moves:
+        conn.execute(profile_transitions.insert(), [{
+            "profile_id": o.profile_id, "from_stage": o.transition.from_stage, "to_stage": o.transition.to_stage,
+            "at": o.transition.at, "cause": o.transition.cause} for o in moves if o.transition is not None])

@@ -1,0 +1,260 @@
+"""The profile store: one profile per person, with identities, kept events and decided state.
+
+`attach` takes a batch of leads and, in one transaction, resolves each to its profile
+(connectors.identity, batched look-ups), merges profiles a link joins, stores new identities
+and events (deduplicated), updates the fit facts, and returns every touched profile with its
+whole kept history. The transaction holds a PostgreSQL advisory lock (SQLite: the write lock of
+BEGIN IMMEDIATE), so two runs never create the same person twice or merge under each other.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, text, update
+
+from connectors.identity import Identity, Person, identities_of, resolve
+from connectors.records import Lead
+from flows.pipeline.merge import merge_leads
+from flows.state.engine import as_utc
+from flows.state.inbox import _insert
+from flows.state.profile_rows import (
+    CHUNK,
+    Profile,
+    event_row,
+    fit_json,
+    insert_events,
+    load_profiles,
+)
+from flows.state.schema import profile_events, profile_identities, profile_merges, profile_transitions, profiles
+
+PROFILE_LOCK_KEY = 0x6C732D70726F6631  # "ls-prof1"
+
+
+@dataclass
+class Attached:
+    profiles: dict[int, Profile]
+    """Every profile the batch touched, with its kept history (events just attached included)."""
+    profile_of: list[int]
+    """Per input lead, the id of its profile."""
+
+
+class ProfileStore:
+    engine: Engine
+
+    def attach(self, leads: Sequence[Lead], now: datetime, keep_days: int) -> Attached:
+        """Resolve the leads to profiles, store their identities, events and facts; return the profiles."""
+        describe = [f"{lead.source}/{lead.source_record_id}" for lead in leads]  # merge reasons name no person
+        with self.engine.begin() as conn:
+            self._lock_profiles(conn)
+            identities = [identities_of(lead) for lead in leads]
+            known = self._known(conn, {x for ids in identities for x in ids})
+            emails = self._emails_of(conn, set(known.values()))
+            people = resolve(identities, known, emails, describe)
+            self._create_profiles(conn, people, leads, now)
+            for person in people:
+                assert person.profile_id is not None
+                for merged_id, reason in sorted(person.merged.items()):
+                    self._merge(conn, person.profile_id, merged_id, reason, now)
+            self._store_batch(conn, people, leads, now)
+            profile_of = [0] * len(leads)
+            for person in people:
+                for i in person.leads:
+                    profile_of[i] = int(person.profile_id or 0)
+            found = load_profiles(conn, set(profile_of), now, keep_days)
+        return Attached(profiles=found, profile_of=profile_of)
+
+    def _lock_profiles(self, conn: Connection) -> None:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PROFILE_LOCK_KEY})
+
+    def _known(self, conn: Connection, wanted: set[Identity]) -> dict[Identity, int]:
+        found: dict[Identity, int] = {}
+        by_kind: dict[str, list[str]] = {}
+        for identity in wanted:
+            by_kind.setdefault(identity.kind, []).append(identity.value)
+        t = profile_identities.c
+        for kind, values in by_kind.items():
+            for start in range(0, len(values), CHUNK):
+                chunk = values[start:start + CHUNK]
+                for row in conn.execute(select(t.value, t.profile_id).where(t.kind == kind, t.value.in_(chunk))):
+                    found[Identity(kind, row.value)] = row.profile_id  # type: ignore[arg-type]
+                if kind == "lead_key":
+                    for row in conn.execute(select(profiles.c.id, profiles.c.lead_key).where(
+                            profiles.c.lead_key.in_(chunk))):
+                        found[Identity("lead_key", row.lead_key)] = row.id
+        return found
+
+    def _emails_of(self, conn: Connection, ids: set[int]) -> dict[int, set[str]]:
+        emails: dict[int, set[str]] = {}
+        wanted, t = sorted(ids), profile_identities.c
+        for start in range(0, len(wanted), CHUNK):
+            rows = conn.execute(select(t.profile_id, t.value).where(
+                t.kind == "email", t.profile_id.in_(wanted[start:start + CHUNK])))
+            for row in rows:
+                emails.setdefault(row.profile_id, set()).add(row.value)
+        return emails
+
+    def _create_profiles(self, conn: Connection, people: Sequence[Person], leads: Sequence[Lead],
+                         now: datetime) -> None:
+        """One insert for every new person; its key is its first submission's (the key CRM writes use)."""
+        new = [p for p in people if p.profile_id is None]
+        if not new:
+            return
+        keys = []
+        for person in new:
+            mine = sorted((leads[i] for i in person.leads), key=lambda lead: (lead.events_only, lead.received_at))
+            keys.append(mine[0].lead_key)
+        rows = conn.execute(profiles.insert().returning(profiles.c.id, profiles.c.lead_key), [
+            {"lead_key": key, "has_lead_data": False, "worked": False, "updated_at": now} for key in keys])
+        ids = {row.lead_key: row.id for row in rows}
+        for person, key in zip(new, keys, strict=True):
+            person.profile_id = ids[key]
+
+    def _store_batch(self, conn: Connection, people: Sequence[Person], leads: Sequence[Lead],
+                     now: datetime) -> None:
+        """New identities and events in multi-row inserts; fit facts and last activity in one update."""
+        insert_many = _insert(self.engine)
+        identity_rows = [{"kind": x.kind, "value": x.value, "profile_id": p.profile_id}
+                         for p in people for x in p.new_identities]
+        for start in range(0, len(identity_rows), CHUNK):
+            conn.execute(insert_many(profile_identities).values(identity_rows[start:start + CHUNK])
+                         .on_conflict_do_nothing(index_elements=["kind", "value"]))
+        insert_events(conn, insert_many, [event_row(int(p.profile_id or 0), e)
+                                          for p in people for i in p.leads for e in leads[i].events])
+        pids = sorted({int(p.profile_id or 0) for p in people})
+        current: dict[int, Any] = {}
+        for start in range(0, len(pids), CHUNK):
+            for row in conn.execute(select(profiles.c.id, profiles.c.fit, profiles.c.lead_key,
+                                           profiles.c.has_lead_data, profiles.c.last_activity_at)
+                                    .where(profiles.c.id.in_(pids[start:start + CHUNK]))):
+                current[row.id] = row
+        updates = []
+        for person in people:
+            row = current[int(person.profile_id or 0)]
+            mine = [leads[i] for i in person.leads]
+            with_data = [lead for lead in mine if not lead.events_only]
+            fit = row.fit
+            if with_data:
+                facts = [Lead.model_validate({**row.fit, "lead_key": row.lead_key})] if row.fit else []
+                fit = fit_json(merge_leads([*facts, *with_data]))
+            times = [e.at for lead in mine for e in lead.events]
+            if row.last_activity_at is not None:
+                times.append(as_utc(row.last_activity_at))  # type: ignore[arg-type]
+            updates.append({"pid": row.id, "v_fit": fit, "v_data": bool(row.has_lead_data or with_data),
+                            "v_active": max(times) if times else None})
+        conn.execute(update(profiles).where(profiles.c.id == bindparam("pid")).values(
+            fit=bindparam("v_fit"), has_lead_data=bindparam("v_data"), last_activity_at=bindparam("v_active"),
+            updated_at=now), updates)
+
+    def _merge(self, conn: Connection, into: int, merged_id: int, reason: str, now: datetime) -> None:
+        """Fold profile `merged_id` into `into`: identities, events, transitions, facts; record why."""
+        rows = {r.id: r for r in conn.execute(select(profiles).where(profiles.c.id.in_([into, merged_id])))}
+        keep, gone = rows[into], rows[merged_id]
+        t = profile_identities.c
+        conn.execute(update(profile_identities).where(t.profile_id == merged_id).values(profile_id=into))
+        conn.execute(_insert(self.engine)(profile_identities).values(
+            kind="lead_key", value=gone.lead_key, profile_id=into).on_conflict_do_nothing(
+            index_elements=["kind", "value"]))
+        moved = [{**row._mapping, "profile_id": into} for row in
+                 conn.execute(select(profile_events).where(profile_events.c.profile_id == merged_id))]
+        insert_events(conn, _insert(self.engine), moved)
+        conn.execute(delete(profile_events).where(profile_events.c.profile_id == merged_id))
+        conn.execute(update(profile_transitions).where(profile_transitions.c.profile_id == merged_id)
+                     .values(profile_id=into))
+        facts = [Lead.model_validate({**r.fit, "lead_key": r.lead_key}) for r in (keep, gone) if r.fit]
+        counts = Counter(keep.compacted or {})
+        counts.update(gone.compacted or {})
+        times = [t for t in (as_utc(keep.last_activity_at), as_utc(gone.last_activity_at)) if t is not None]
+        mqls = [t for t in (as_utc(keep.mql_at), as_utc(gone.mql_at)) if t is not None]
+        conn.execute(update(profiles).where(profiles.c.id == into).values(
+            fit=fit_json(merge_leads(facts)) if facts else None,
+            has_lead_data=bool(keep.has_lead_data or gone.has_lead_data), compacted=dict(counts) or None,
+            last_activity_at=max(times) if times else None, mql_at=min(mqls) if mqls else None,
+            worked=bool(keep.worked or gone.worked), owner=keep.owner or gone.owner,
+            crm_id=keep.crm_id or gone.crm_id, stage=keep.stage or gone.stage,
+            stage_since=keep.stage_since or gone.stage_since, updated_at=now))
+        conn.execute(delete(profiles).where(profiles.c.id == merged_id))
+        conn.execute(insert(profile_merges).values(profile_id=into, merged_profile_id=merged_id,
+                                                   merged_lead_key=gone.lead_key, reason=reason, at=now))
+
+    # re-scoring -----------------------------------------------------------------------------------
+
+    def claim_due_profiles(self, now: datetime, limit: int, lease: timedelta, keep_days: int,
+                           retention: timedelta) -> list[Profile]:
+        """Profiles whose next re-score time has passed (found by index), leased to this caller.
+
+        Profiles without lead data (anonymous or engagement-only people who never identified) that
+        are due and idle longer than `retention` are deleted here, with their events and identities.
+        """
+        with self.engine.begin() as conn:
+            query = select(profiles.c.id, profiles.c.has_lead_data, profiles.c.last_activity_at).where(
+                profiles.c.next_rescore_at <= now).order_by(profiles.c.next_rescore_at).limit(limit)
+            if conn.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            rows = conn.execute(query).fetchall()
+            stale = [r.id for r in rows if not r.has_lead_data and
+                     (as_utc(r.last_activity_at) or now) <= now - retention]
+            if stale:
+                self._delete_profiles(conn, stale)
+            waiting = [r.id for r in rows if not r.has_lead_data and r.id not in set(stale)]
+            for r in rows:
+                if r.id in waiting:
+                    conn.execute(update(profiles).where(profiles.c.id == r.id).values(
+                        next_rescore_at=(as_utc(r.last_activity_at) or now) + retention))
+            due = [r.id for r in rows if r.has_lead_data]
+            if not due:
+                return []
+            conn.execute(update(profiles).where(profiles.c.id.in_(due)).values(next_rescore_at=now + lease))
+            return list(load_profiles(conn, due, now, keep_days).values())
+
+    def _delete_profiles(self, conn: Connection, ids: list[int]) -> None:
+        for table, column in ((profile_events, profile_events.c.profile_id),
+                              (profile_identities, profile_identities.c.profile_id),
+                              (profile_transitions, profile_transitions.c.profile_id),
+                              (profiles, profiles.c.id)):
+            conn.execute(delete(table).where(column.in_(ids)))
+
+    def profiles_after(self, after_id: int, limit: int, now: datetime, keep_days: int) -> list[Profile]:
+        """Profiles with lead data in id order after `after_id` (`leadsync rescore --all`)."""
+        with self.engine.begin() as conn:
+            ids = list(conn.execute(select(profiles.c.id).where(
+                profiles.c.id > after_id, profiles.c.has_lead_data.is_(True)).order_by(profiles.c.id).limit(limit))
+                .scalars())
+            found = load_profiles(conn, ids, now, keep_days)
+        return [found[i] for i in ids if i in found]
+
+    # reading ----------------------------------------------------------------------------------------
+
+    def profile_by_identity(self, kind: str, value: str) -> int | None:
+        t = profile_identities.c
+        with self.engine.connect() as conn:
+            found = conn.execute(select(t.profile_id).where(t.kind == kind, t.value == value)).scalar()
+            if found is None and kind == "lead_key":
+                found = conn.execute(select(profiles.c.id).where(profiles.c.lead_key == value)).scalar()
+            return int(found) if found is not None else None
+
+    def profile_rows(self, *where: Any) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            query = select(profiles).where(*where).order_by(profiles.c.id)
+            return [dict(r._mapping) for r in conn.execute(query)]
+
+    def profile_history(self, profile_id: int) -> dict[str, list[dict[str, Any]]]:
+        """Transitions and merges of one profile, oldest first (explanations over time)."""
+        with self.engine.connect() as conn:
+            moves = conn.execute(select(profile_transitions).where(profile_transitions.c.profile_id == profile_id)
+                                 .order_by(profile_transitions.c.id))
+            merges = conn.execute(select(profile_merges).where(profile_merges.c.profile_id == profile_id)
+                                  .order_by(profile_merges.c.id))
+            return {"transitions": [dict(r._mapping) for r in moves], "merges": [dict(r._mapping) for r in merges]}
+
+    def count_profile_events(self, profile_id: int | None = None) -> int:
+        query = select(func.count()).select_from(profile_events)
+        if profile_id is not None:
+            query = query.where(profile_events.c.profile_id == profile_id)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())

@@ -1,0 +1,88 @@
+"""Leads over time through the real pipeline (SQLite and PostgreSQL, the local CRM): history, MQL, decay."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from connectors.records import Event
+from tests.lifecycle.harness import EventFeed, Pipeline, pipeline
+
+T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
+SAM = "sam@acme.example"
+FIT = {"first_name": "Sam", "company": "Acme", "country": "US", "employees": "80", "industry": "Software"}
+
+
+def day(n: float) -> datetime:
+    return T0 + timedelta(days=n)
+
+
+def ev(kind: str, n: float, **props: object) -> Event:
+    return Event(type=kind, at=day(n), properties=props)
+
+
+@pytest.fixture
+def feed() -> EventFeed:
+    return EventFeed()
+
+
+@pytest.fixture
+def pipe(store_url: str, tmp_path: Path, feed: EventFeed) -> Iterator[Pipeline]:
+    p = pipeline(store_url, tmp_path, feed)
+    yield p
+    p.close()
+
+
+def test_a_lead_collecting_60_points_over_four_weeks_becomes_an_mql_in_the_run_it_crosses(
+        pipe: Pipeline, feed: EventFeed) -> None:
+    # before the person is known: an anonymous pricing visit, an e-mail open. Nothing reaches the CRM.
+    feed.add(day(-2), anonymous_id="anon-sam", events=[ev("pricing_page_visit", -2, path="/pricing")])
+    feed.add(day(-1), email=SAM, events=[ev("email_open", -1, campaign="nov-webinar")])
+    pipe.run(day(-1) + timedelta(hours=1))
+    assert pipe.sink.all_leads() == []
+
+    # day 0: a form fill carrying the tracking id: fit 30 + pricing 10 + open 2, credited now
+    feed.add(day(0), email=SAM, anonymous_id="anon-sam", fields=FIT)
+    pipe.run(day(0) + timedelta(hours=1))
+    sam = pipe.crm_lead(SAM)
+    assert (sam["score"], sam["mql"], sam["status"]) == (42, False, "Nurturing")
+
+    feed.add(day(7), email=SAM, events=[ev("email_click", 7)])
+    pipe.run(day(7) + timedelta(hours=1))
+    feed.add(day(14), email=SAM, events=[ev("whitepaper_download", 14)])
+    pipe.run(day(14) + timedelta(hours=1))
+    assert pipe.crm_lead(SAM)["score"] == 56 and not pipe.crm_lead(SAM)["mql"]
+
+    writes = pipe.sink.write_calls
+    quiet = pipe.run(day(21) + timedelta(hours=1))  # a week without news: nothing to write
+    assert pipe.sink.write_calls == writes and quiet.claimed == 0
+
+    feed.add(day(28), email=SAM, events=[ev("website_visit", 28, path="/product")])
+    crossing = pipe.run(day(28) + timedelta(hours=1))
+    sam = pipe.crm_lead(SAM)
+    assert (sam["score"], sam["mql"], sam["status"]) == (61, True, "Working - Contacted")
+    assert sam["owner"]  # kept: never_reassign_owned (re-routing an MQL is the stage rules' call)
+    assert crossing.mqls == 1
+    [profile] = pipe.store.profile_rows()
+    assert profile["mql_at"] is not None and profile["score"] == 61 and profile["crm_id"] == str(sam["id"])
+    assert len(pipe.sink.all_leads()) == 1
+
+    writes = pipe.sink.write_calls
+    pipe.run(day(28) + timedelta(hours=2))  # re-run: nothing twice
+    assert pipe.sink.write_calls == writes
+
+
+def test_time_alone_rescores_a_profile_when_its_window_expires(pipe: Pipeline, feed: EventFeed) -> None:
+    feed.add(day(0), email=SAM, fields=FIT, events=[ev("website_visit", 0), ev("pricing_page_visit", 0)])
+    feed.add(day(0), email="other@acme.example", fields=FIT)
+    pipe.run(day(0) + timedelta(hours=1))
+    assert pipe.crm_lead(SAM)["score"] == 45
+    profiles = {p["lead_key"]: p for p in pipe.store.profile_rows()}
+    assert sum(1 for p in profiles.values() if p["next_rescore_at"] is not None) == 1  # only Sam's can change
+    assert pipe.run(day(29)).rescored == 0
+    later = pipe.run(day(30) + timedelta(hours=1))  # the website visit left its 30-day window
+    assert later.rescored == 1
+    assert pipe.crm_lead(SAM)["score"] == 40
