@@ -14,6 +14,7 @@ from rich.table import Table
 
 from connectors.errors import ConfigError, LeadsyncError
 from connectors.redaction import redact
+from flows.cli_insights import register as register_insights
 from flows.settings import LeadsyncSettings
 from flows.state import StateStore
 
@@ -287,6 +288,9 @@ def schema(out: Annotated[Path, typer.Argument(help="Where to write the JSON Sch
 
     out.write_text(json.dumps(json_schema(), indent=2) + "\n", encoding="utf-8")
     console.print(f"wrote {out}")
+
+
+register_insights(app, console, _config_path, clean_errors)
 
 
 def main() -> None:

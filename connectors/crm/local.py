@@ -66,6 +66,8 @@ class LocalCrmConfig(BaseModel):
     queues: list[str] = Field(default_factory=list, description="Queues leads can be routed to.")
     accounts: list[LocalAccount] = Field(default_factory=list, description="Existing accounts and owners.")
     mapping: FieldMapping = Field(default_factory=FieldMapping)
+    converted_statuses: list[str] = Field(default_factory=lambda: ["Converted", "Closed - Converted"],
+                                          description="Lead statuses that mean the lead was converted (reports).")
 
 
 _meta = MetaData()
@@ -265,6 +267,12 @@ class LocalCrmSink:
             writer.writeheader()
             writer.writerows(rows)
         return len(rows)
+
+    def converted_since(self, since: datetime) -> set[str]:
+        query = select(_leads.c.id).where(_leads.c.status.in_(self.config.converted_statuses),
+                                          _leads.c.updated_at >= since, _leads.c.lead_key.is_not(None))
+        with self.engine.connect() as conn:
+            return {str(row.id) for row in conn.execute(query)}
 
     def close(self) -> None:
         self.engine.dispose()
