@@ -59,9 +59,15 @@ class BacktestResult:
     examples: list[Change] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["since"] = self.since.isoformat()
-        return data
+        # asdict() rebuilds a Counter from its items (tuple keys): the counters are copied as plain dicts.
+        def side(s: Side) -> dict[str, dict[str, int]]:
+            return {"mql_per_week": dict(s.mql_per_week), "load": dict(s.load),
+                    "mql_per_source": dict(s.mql_per_source)}
+
+        return {"since": self.since.isoformat(), "leads": self.leads, "rejected": self.rejected,
+                "current": side(self.current), "candidate": side(self.candidate),
+                "leads_per_source": dict(self.leads_per_source), "changed": dict(self.changed),
+                "examples": [asdict(c) for c in self.examples]}
 
 
 def history(engine: Engine, sources: Mapping[str, Source], since: datetime,
