@@ -82,7 +82,7 @@ def history(engine: Engine, sources: Mapping[str, Source], since: datetime,
         for lead_key, group in itertools.groupby(rows, key=lambda r: r.lead_key):
             leads = list(_leads(group, sources, since, result))
             if leads and max(lead.received_at for lead in leads) >= since:
-                merged = merge_leads(leads)
+                merged = leads[0] if len(leads) == 1 else merge_leads(leads)  # one submission: nothing to merge
                 merged.lead_key = lead_key  # the key the process stage settled the person under
                 yield merged
 
