@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # One command: install everything the tests need (PostgreSQL and Dovecot servers, the venv with
-# test extras) on a fresh Debian machine, then run ruff, mypy and every test.
+# test extras, headless Chromium) on a fresh Debian machine, then run ruff, mypy and every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need_pkgs=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need_pkgs+=(postgresql)
 command -v dovecot >/dev/null || need_pkgs+=(dovecot-imapd)
+# Headless Chromium renders the HTML report in its test (Debian's browser and its matching driver).
+command -v chromium >/dev/null || need_pkgs+=(chromium)
+command -v chromedriver >/dev/null || need_pkgs+=(chromium-driver)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "tests need: ${need_pkgs[*]} (run as root, or: sudo apt-get install ${need_pkgs[*]})" >&2; exit 1

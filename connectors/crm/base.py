@@ -8,6 +8,7 @@ Owners travel as e-mail addresses (or queue names); each sink resolves them to i
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import datetime
 from typing import Protocol
 
 from connectors.records import CrmChange, CrmRecord, Lead, RecordOutcome
@@ -57,6 +58,10 @@ class CrmSink(Protocol):
 
     def apply(self, changes: Sequence[CrmChange]) -> list[RecordOutcome]:
         """Write the changes; one outcome per change. Raises only for whole-batch failures."""
+        ...
+
+    def converted_since(self, since: datetime) -> set[str]:
+        """Record ids of leadsync's leads the CRM converted (modified since `since`); batched queries."""
         ...
 
     def close(self) -> None: ...

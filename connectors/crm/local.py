@@ -66,6 +66,8 @@ class LocalCrmConfig(BaseModel):
     queues: list[str] = Field(default_factory=list, description="Queues leads can be routed to.")
     accounts: list[LocalAccount] = Field(default_factory=list, description="Existing accounts and owners.")
     mapping: FieldMapping = Field(default_factory=FieldMapping)
+    converted_statuses: list[str] = Field(default_factory=lambda: ["Converted", "Closed - Converted"],
+                                          description="Lead statuses that mean the lead was converted (reports).")
 
 
 _meta = MetaData()
@@ -127,18 +129,32 @@ class LocalCrmSink:
                     conn.exec_driver_sql(f'ALTER TABLE crm_leads ADD COLUMN "{column.name}" {kind}')
 
     def _seed(self) -> None:
-        """Make the configured users, queues and accounts exist (config is the roster's source)."""
+        """Make the configured users, queues and accounts exist (config is the roster's source).
+
+        Only differences are written, so opening the CRM to read it (report, backtest) changes nothing.
+        """
+        users = {u.email.lower(): (u.name, u.active) for u in self.config.users}
+        accounts = {a.domain.lower(): (a.name, a.owner.lower()) for a in self.config.accounts}
+        with self.engine.connect() as conn:
+            have_users = {r.email: (r.name, r.active) for r in conn.execute(select(_users))}
+            have_queues = {r.name for r in conn.execute(select(_queues.c.name))}
+            have_accounts = {r.domain: (r.name, r.owner) for r in conn.execute(select(_accounts))}
+        stale_users = [e for e, v in users.items() if have_users.get(e) != v]
+        new_queues = [q for q in dict.fromkeys(self.config.queues) if q not in have_queues]
+        stale_accounts = [d for d, v in accounts.items() if have_accounts.get(d) != v]
+        if not (stale_users or new_queues or stale_accounts):
+            return
         with self.engine.begin() as conn:
-            for user in self.config.users:
-                conn.execute(delete(_users).where(_users.c.email == user.email.lower()))
-                conn.execute(insert(_users).values(email=user.email.lower(), name=user.name, active=user.active))
-            for queue in self.config.queues:
-                conn.execute(delete(_queues).where(_queues.c.name == queue))
-                conn.execute(insert(_queues).values(name=queue))
-            for account in self.config.accounts:
-                conn.execute(delete(_accounts).where(_accounts.c.domain == account.domain.lower()))
-                conn.execute(insert(_accounts).values(domain=account.domain.lower(), name=account.name,
-                                                      owner=account.owner.lower()))
+            if stale_users:
+                conn.execute(delete(_users).where(_users.c.email.in_(stale_users)))
+                conn.execute(insert(_users), [{"email": e, "name": users[e][0], "active": users[e][1]}
+                                              for e in stale_users])
+            if new_queues:
+                conn.execute(insert(_queues), [{"name": q} for q in new_queues])
+            if stale_accounts:
+                conn.execute(delete(_accounts).where(_accounts.c.domain.in_(stale_accounts)))
+                conn.execute(insert(_accounts), [{"domain": d, "name": accounts[d][0], "owner": accounts[d][1]}
+                                                 for d in stale_accounts])
 
     def mapped_fields(self) -> Collection[str]:
         return self._mapped
@@ -261,6 +277,12 @@ class LocalCrmSink:
                 writer.writerows(page)
                 count += len(page)
         return count
+
+    def converted_since(self, since: datetime) -> set[str]:
+        query = select(_leads.c.id).where(_leads.c.status.in_(self.config.converted_statuses),
+                                          _leads.c.updated_at >= since, _leads.c.lead_key.is_not(None))
+        with self.engine.connect() as conn:
+            return {str(row.id) for row in conn.execute(query)}
 
     def close(self) -> None:
         self.engine.dispose()

@@ -239,7 +239,9 @@ def _settle(ctx: ProcessContext, items: Sequence[PlanItem], outcomes: Sequence[R
             done.update({r.id: key for r in rows})
         ledger.append({"lead_key": key, "ruleset_version": item.decision.ruleset_version,
                        "outcome": outcome.status.value, "crm_id": outcome.crm_id,
-                       "decision": item.decision.model_dump(mode="json")})
+                       "decision": item.decision.model_dump(mode="json"), "source": item.lead.source,
+                       "campaign": (item.lead.attribution.campaign or "")[:500] or None,
+                       "received_at": min(r.raw.received_at for r in rows)})
     ctx.store.record_decisions(ctx.run_id, ledger, profiles=lifecycle.outcomes(items, outcomes))
     ctx.store.add_dead_letters(letters)
     ctx.store.set_inbox_status(list(done), "done", lead_keys=done)

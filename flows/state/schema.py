@@ -84,8 +84,13 @@ decisions = Table(
     Column("crm_id", String(100)),
     Column("decision", PackedJSON, nullable=False),  # compressed: ~300 bytes with the explanation
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # What reports group by, kept beside the decision so they never re-parse payloads.
+    Column("source", String(200)),
+    Column("campaign", String(500)),
+    Column("received_at", DateTime(timezone=True)),
 )
 Index("ix_decisions_lead_key", decisions.c.lead_key)
+Index("ix_decisions_created_at", decisions.c.created_at)
 
 rotation_state = Table(
     "rotation_state", metadata,

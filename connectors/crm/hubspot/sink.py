@@ -18,6 +18,7 @@ from hubspot.crm.contacts import (
     SimplePublicObjectId,
 )
 
+from connectors.crm.conversions import hubspot_converted
 from connectors.crm.hubspot.client import HubSpotBadRequest, HubSpotClient
 from connectors.crm.hubspot.config import HubSpotConfig, HubSpotCredentials
 from connectors.crm.hubspot.lists import HubSpotLists
@@ -292,6 +293,9 @@ class HubSpotSink:
         """Contacts with no owner (or held for a queue, or in a status) not written by leadsync; see unrouted.py."""
         self._load_owners()
         return self.unrouted.fetch(after, limit, queues, statuses)
+
+    def converted_since(self, since: datetime) -> set[str]:
+        return hubspot_converted(self.client, self.fields, since)
 
     def close(self) -> None:
         """API objects hold only pools; nothing to flush."""

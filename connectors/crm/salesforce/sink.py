@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import datetime
 from typing import Any
 
+from connectors.crm.conversions import salesforce_converted
 from connectors.crm.salesforce.accounts import account_owners_by_domain
 from connectors.crm.salesforce.campaigns import Campaigns, MembershipChange
 from connectors.crm.salesforce.client import ClientFactory, SalesforceClient
@@ -166,6 +168,9 @@ class SalesforceSink:
             outcome = outcomes[change.lead_key]
             if outcome.status is OutcomeStatus.UNCHANGED and (change.lists_add or change.lists_remove):
                 outcomes[change.lead_key] = outcome.model_copy(update={"status": OutcomeStatus.UPDATED})
+
+    def converted_since(self, since: datetime) -> set[str]:
+        return salesforce_converted(self.client, self.key_field, since)
 
     def close(self) -> None:
         """requests sessions hold only pooled sockets; the client is dropped with the sink."""
