@@ -95,6 +95,8 @@ class Lead(BaseModel):
     anonymous_ids: list[str] = Field(default_factory=list,
                                      description="Tracking ids (Segment anonymousId) known to belong to this person.")
     email_invalid: bool | None = Field(default=None, description="The address hard-bounced (e-mail engagement).")
+    tracking_user_id: str | None = Field(default=None, description="The sender's own id of the person in "
+                                         "tracking calls (Segment userId): an identity within that source.")
     events_only: bool = Field(default=False, description="Carries behaviour, no lead data: never creates a CRM "
                                                           "lead by itself (tracking calls, e-mail engagement).")
 

@@ -22,6 +22,7 @@ from connectors.sources.imap_inbox import ImapInboxSource
 from connectors.sources.linkedin_lead_gen import LinkedInLeadGenSource
 from connectors.sources.meta_lead_ads import MetaLeadAdsSource
 from connectors.sources.meta_webhook import MetaWebhookSource
+from connectors.sources.segment import SegmentSource
 from connectors.sources.webhooks import WebFormConfig, WebhookSource
 from flows.config import LoadedConfig, load_config
 from flows.config.models import (
@@ -34,6 +35,7 @@ from flows.config.models import (
     MetaLeadAdsEntry,
     MetaWebhookEntry,
     SalesforceEntry,
+    SegmentEntry,
     SourceEntry,
     TypeformEntry,
     WebflowEntry,
@@ -91,6 +93,8 @@ def build_source(entry: SourceEntry, loaded: LoadedConfig, sink: CrmSink) -> Sou
         return MetaLeadAdsSource(_with_secrets(entry, "access_token"))
     if isinstance(entry, MetaWebhookEntry):
         return MetaWebhookSource(_with_secrets(entry, "verify_token", "app_secret", "access_token"))
+    if isinstance(entry, SegmentEntry):
+        return SegmentSource(_with_secrets(entry, "write_key"))
     if isinstance(entry, LinkedInLeadGenEntry):
         return LinkedInLeadGenSource(_with_secrets(entry, "access_token"))
     if isinstance(entry, WebFormConfig):

@@ -148,5 +148,8 @@ def create_app(store: StateStore, sources: dict[str, WebhookSource], max_body_by
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"ok": True})
 
-    return Starlette(routes=[Route("/health", health), Route("/{kind}/{name}", receive, methods=["POST"]),
+    from flows.receiver.segment import segment_routes  # here: that module reuses this one's body reader
+
+    return Starlette(routes=[Route("/health", health), *segment_routes(store, sources, _body, _content_type, on_stored),
+                             Route("/{kind}/{name}", receive, methods=["POST"]),
                              Route("/{kind}/{name}", verify, methods=["GET"])])
