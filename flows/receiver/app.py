@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from connectors.records import RawSubmission
 from connectors.sources.meta_webhook import MetaWebhookConfig
+from connectors.sources.sendgrid_events import SendGridConfig
 from connectors.sources.webhook_auth import secret_matches
 from connectors.sources.webhook_forms import JsonHookConfig, WebflowConfig
 from connectors.sources.webhooks import GoogleAdsConfig, TypeformConfig, WebFormConfig, WebhookSource
@@ -36,12 +37,13 @@ from flows.receiver.payloads import (
     typeform,
     webflow,
 )
+from flows.receiver.sendgrid import sendgrid
 from flows.state import StateStore
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "application/json")
 Handler = Callable[[Any, bytes, Mapping[str, str]], list[Capture]]
 JSON_HANDLERS: dict[type, Handler] = {TypeformConfig: typeform, GoogleAdsConfig: google_ads, MetaWebhookConfig: meta,
-                                      WebflowConfig: webflow, JsonHookConfig: generic_json}
+                                      WebflowConfig: webflow, JsonHookConfig: generic_json, SendGridConfig: sendgrid}
 
 
 def _content_type(request: Request) -> str:
