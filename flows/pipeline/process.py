@@ -1,7 +1,8 @@
 """Process stage: inbox -> normalise -> match -> rules -> plan -> CRM apply -> done or dead letter.
 
 Works on one claimed batch at a time (one Prefect task per batch, never per lead). Every row
-claimed ends the batch in exactly one place: done, dead letter, spam/test, or back to pending.
+claimed ends the batch in exactly one place: done, dead letter, spam/test, events (behaviour kept for
+the profile store, never pushed), or back to pending.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class BatchResult:
     decisions: list[Decision] = field(default_factory=list)
     spam: int = 0
     test: int = 0
+    events: int = 0
     requeued: int = 0
     stopped: str | None = None
 
@@ -125,11 +127,25 @@ def _normalise(ctx: ProcessContext, rows: Sequence[InboxRow],
     ctx.store.set_inbox_status(spam, "spam")
     ctx.store.set_inbox_status(test, "test")
     result.spam, result.test = len(spam), len(test)
+    leads = _hold_events_only(ctx, leads, result)
     row_by_id = {str(row.id): row for row in rows}
     groups = group_by_key(leads)
     merged = [merge_leads(group) for group in groups.values()]
     rows_of_lead = {lead.lead_key: [row_by_id[i] for i in lead.submission_ids] for lead in merged}
     return merged, rows_of_lead
+
+
+def _hold_events_only(ctx: ProcessContext, leads: list[Lead], result: BatchResult) -> list[Lead]:
+    """Behaviour without lead data (tracking calls, e-mail engagement) never reaches the CRM push.
+
+    Their rows are marked `events` with their lead key: settled for this stage, neither
+    dead-lettered nor lost, kept in the inbox for the profile store to read. The profile store
+    replaces this function with one that attaches them to their person.
+    """
+    held = {int(lead.submission_ids[0]): lead.lead_key for lead in leads if lead.events_only}
+    ctx.store.set_inbox_status(list(held), "events", lead_keys=held)
+    result.events = len(held)
+    return [lead for lead in leads if not lead.events_only]
 
 
 def _prefetch(ctx: ProcessContext, rows: Sequence[InboxRow]) -> None:

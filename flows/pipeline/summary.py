@@ -27,6 +27,7 @@ class RunSummary:
     rejections: list[tuple[str, str, str]] = field(default_factory=list)
     spam: int = 0
     test: int = 0
+    events: int = 0
     requeued: int = 0
     stopped: str | None = None
 
@@ -36,6 +37,7 @@ class RunSummary:
         self.outcomes.update(batch.outcomes)
         self.spam += batch.spam
         self.test += batch.test
+        self.events += batch.events
         self.requeued += batch.requeued
         self.stopped = batch.stopped or self.stopped
         for decision in batch.decisions:
@@ -54,7 +56,7 @@ class RunSummary:
             "batches": self.batches, "claimed": self.claimed, "outcomes": dict(self.outcomes),
             "qualification": dict(self.qualification), "mqls": self.mqls, "owners": dict(self.owners),
             "lists": dict(self.lists), "dead_letters": len(self.rejections), "spam": self.spam,
-            "test": self.test, "requeued": self.requeued, "stopped": self.stopped,
+            "test": self.test, "events": self.events, "requeued": self.requeued, "stopped": self.stopped,
         }
 
     def render(self, console: Console) -> None:
@@ -72,6 +74,7 @@ class RunSummary:
         for name, count in sorted(self.outcomes.items()):
             decided.add_row(f"CRM {name}", str(count))
         for name, count in (("spam (not pushed)", self.spam), ("test leads (not pushed)", self.test),
+                            ("events kept for profiles (not pushed)", self.events),
                             ("left in the inbox for a retry", self.requeued)):
             if count:
                 decided.add_row(name, str(count))

@@ -30,7 +30,8 @@ inbox = Table(
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("cursor_value", Text),
     Column("payload", JSON, nullable=False),
-    # pending -> processing -> done | dead ; spam / skipped / test are stored but never pushed
+    # pending -> processing -> done | dead | events ; spam / skipped / test are stored but never pushed;
+    # events: behaviour without lead data (tracking, e-mail engagement), kept for the profile store
     Column("status", String(20), nullable=False, default="pending"),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text),
