@@ -56,10 +56,12 @@ class InboxStore:
                 "payload": r.payload, "status": status, "attempts": 0, "last_error": reason,
                 "updated_at": now,
             } for r in chunk]
-            stmt = insert(inbox).values(rows).on_conflict_do_nothing(
+            # One cached statement run with many parameter sets (SQLAlchemy's "insertmanyvalues"): a
+            # multi-VALUES statement built per call is compiled anew each time, which costs more than the write.
+            stmt = insert(inbox).on_conflict_do_nothing(
                 index_elements=["source", "source_record_id"]
             ).returning(inbox.c.source, inbox.c.source_record_id)
-            new_keys.update((row.source, row.source_record_id) for row in conn.execute(stmt))
+            new_keys.update((row.source, row.source_record_id) for row in conn.execute(stmt, rows))
         seen: set[tuple[str, str]] = set()
         result = []
         for r in raws:  # a duplicate inside the same call counts as stored once
