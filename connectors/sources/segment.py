@@ -77,7 +77,10 @@ def tracking_messages(call: str, data: Mapping[str, Any]) -> list[dict[str, Any]
     for where, message, implied in messages:
         if not isinstance(message, dict):
             raise ValueError(f"{where}: expected an object")
-        message = {**message, "type": implied} if implied else message
+        # the write key is a credential: never stored with the message (analytics.js puts it in each one)
+        message = {k: v for k, v in message.items() if k != "writeKey"}
+        if implied:
+            message["type"] = implied
         _check_message(where, message)
         checked.append(message)
     return checked

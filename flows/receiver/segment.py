@@ -10,7 +10,9 @@ new messages are refused until the next clock hour (a sender's retry stores each
 and a re-delivery of messages already stored is acknowledged as duplicates).
 
 Answers carry Segment's error shape (`code`, `message`) because its libraries read those keys,
-and CORS headers so a web page on another origin can post (analytics.js sends text/plain).
+and CORS headers so a web page on another origin can post. analytics.js (analytics-next) posts
+text/plain to the one-letter paths /t /p /i /a /g /s (and /b when batching) with the write key in
+the body; those paths are answered too, so its `apiHost` can point here unchanged.
 """
 
 from __future__ import annotations
@@ -44,9 +46,12 @@ from flows.state.schema import inbox
 
 BodyReader = Callable[[Request, int], Any]  # the receiver's size-limited body reader (a coroutine function)
 CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "POST, OPTIONS",
+        "Access-Control-Expose-Headers": "Retry-After, X-RateLimit-Reset",
         "Access-Control-Allow-Headers": "Content-Type, Authorization, Content-Encoding",
         "Access-Control-Max-Age": "86400"}
 CONTENT_TYPES = ("application/json", "text/plain")
+# analytics.js (analytics-next) posts to <apiHost>/t, /p, /i, /a, /g, /s, and /b when it batches.
+SHORT_PATHS = {"t": "track", "p": "page", "i": "identify", "a": "alias", "g": "group", "s": "screen", "b": "batch"}
 _CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 415: "unsupported_media_type",
           429: "rate_limited"}
 
@@ -94,7 +99,9 @@ class HourlyCap:
 
 
 def _answer(status: int, message: str, retry_after: int | None = None, **extra: Any) -> JSONResponse:
-    headers = {**CORS, **({"Retry-After": str(retry_after)} if retry_after is not None else {})}
+    # Retry-After for HTTP clients, X-RateLimit-Reset (seconds) for analytics.js's batching dispatcher
+    waits = {"Retry-After": str(retry_after), "X-RateLimit-Reset": str(retry_after)} if retry_after else {}
+    headers = {**CORS, **waits}
     return JSONResponse({"success": False, "code": _CODES.get(status, "error"), "message": message, **extra},
                         status_code=status, headers=headers)
 
@@ -183,7 +190,7 @@ def segment_routes(store: StateStore, sources: Mapping[str, object], read_body: 
 
     async def track_api(request: Request) -> Response:
         source = by_name.get(request.path_params["name"])
-        call = request.path_params["call"]
+        call = SHORT_PATHS.get(request.path_params["call"], request.path_params["call"])
         if source is None or call not in (*CALLS, "batch"):
             return _answer(404, "no such endpoint")
         try:

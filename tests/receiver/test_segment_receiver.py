@@ -203,6 +203,29 @@ def test_gzip_bomb_is_refused(tracking: tuple[str, StateStore]) -> None:
     assert store.inbox_count("segment:site") == before
 
 
+def test_analytics_js_requests_as_it_sends_them_are_stored(tracking: tuple[str, StateStore]) -> None:
+    """analytics-next: text/plain, writeKey in the body, one-letter paths, /b for batches (its source, read)."""
+    url, store = tracking
+    page = {"type": "page", "anonymousId": "ajs-anon-1", "userId": None, "messageId": "ajs-next-1",
+            "writeKey": WRITE_KEY, "timestamp": "2026-11-30T10:00:00.000Z", "sentAt": "2026-11-30T10:00:00.100Z",
+            "properties": {"path": "/pricing", "url": "https://acme.example/pricing", "title": "Pricing",
+                           "referrer": "", "search": ""},
+            "context": {"page": {"path": "/pricing", "url": "https://acme.example/pricing"},
+                        "library": {"name": "analytics.js", "version": "next-1.82.0"}, "userAgent": "Mozilla/5.0"},
+            "integrations": {}, "_metadata": {"bundled": ["Segment.io"], "unbundled": [], "bundledIds": []}}
+    single = httpx.post(f"{url}/segment/site/v1/p", content=json.dumps(page),
+                        headers={"Content-Type": "text/plain", "Origin": "https://acme.example"})
+    track = {**page, "type": "track", "event": "Whitepaper Downloaded", "messageId": "ajs-next-2"}
+    batched = httpx.post(f"{url}/segment/site/v1/b", content=json.dumps(
+        {"writeKey": WRITE_KEY, "batch": [track], "sentAt": "2026-11-30T10:00:01.000Z"}),
+        headers={"Content-Type": "text/plain"})
+    assert (single.status_code, batched.status_code) == (200, 200)
+    assert single.headers["access-control-allow-origin"] == "*"
+    rows = stored(store)
+    assert (rows["ajs-next-1"]["type"], rows["ajs-next-2"]["type"]) == ("page", "track")
+    assert "writeKey" not in rows["ajs-next-1"] and "writeKey" not in rows["ajs-next-2"]  # a credential
+
+
 def test_unknown_call_or_source_is_404(tracking: tuple[str, StateStore]) -> None:
     url, _ = tracking
     assert httpx.post(f"{url}/segment/site/v1/purchase", json={}, headers=basic()).status_code == 404
@@ -238,6 +261,7 @@ def test_a_flooding_anonymous_id_is_capped_per_hour_with_429(tmp_path: Path) -> 
         assert response.status_code == 429
         assert response.json()["code"] == "rate_limited" and "2 message(s) refused" in response.json()["message"]
         assert 0 < int(response.headers["retry-after"]) <= 3600
+        assert response.headers["x-ratelimit-reset"] == response.headers["retry-after"]  # analytics.js reads it
         rows = stored(store)
         assert sum(p.get("anonymousId") == flooder for p in rows.values()) == CAP
         assert sum(p.get("anonymousId") == other for p in rows.values()) == 2
