@@ -199,8 +199,8 @@ def receive(config: ConfigOption = None,
     runtime = build_runtime(_config_path(config))
     hooks = {name: s for name, s in runtime.sources.items() if isinstance(s, WebhookSource)}
     if not hooks:
-        raise ConfigError("no webhook sources (web_form, typeform, google_ads, meta_webhook, webflow, json) "
-                          "in the config")
+        raise ConfigError("no webhook sources (web_form, typeform, google_ads, meta_webhook, webflow, json, "
+                          "segment, sendgrid) in the config")
     settings = runtime.loaded.config.receiver
     console.print(f"receiving on http://{settings.host}:{settings.port}/<kind>/<name> for {', '.join(hooks)}")
     trigger = DebouncedTrigger(lambda: run_sync(runtime, capture=False)) if process else None
