@@ -21,7 +21,15 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator
 
 from connectors.errors import RecordRejectedError
-from connectors.normalise import build_lead, normalise_email
+from connectors.normalise import (
+    build_lead,
+    clean_text,
+    normalise_country,
+    normalise_email,
+    normalise_name,
+    parse_int,
+    split_full_name,
+)
 from connectors.records import Attribution, Event, Lead, RawSubmission
 from connectors.sources.event_mapping import EventMapping
 from connectors.sources.webhook_forms import LEAD_TARGETS, WebhookConfigBase
@@ -157,10 +165,10 @@ class SegmentSource(WebhookSource):
         user_id = str(message["userId"]) if _is_id(message.get("userId")) else None
         if fields.get("email") or fields.get("phone"):
             lead = build_lead(raw, fields, self.config.default_region)
-        else:
+        else:  # known only by tracking ids: keep what the call says of the person or company, no contact
             lead = Lead(lead_key=_anonymous_key(raw.source, user_id, anonymous, raw.source_record_id),
                         source=raw.source, source_record_id=raw.source_record_id, received_at=at,
-                        attribution=Attribution(**{k: v for k, v in fields["attribution"].items() if v}))
+                        attribution=Attribution(**fields["attribution"]), **_facts(fields, record))
         return lead.model_copy(update={"events": events, "anonymous_ids": list(dict.fromkeys(anonymous)),
                                        "tracking_user_id": user_id, "events_only": True})
 
@@ -218,6 +226,18 @@ def _attribution(context: Mapping[str, Any]) -> dict[str, Any]:
     found = {target: _text(campaign.get(key)) for key, target in CAMPAIGN_KEYS.items()}
     found.update(landing_page=_text(page.get("url")), referrer=_text(page.get("referrer")))
     return {k: v for k, v in found.items() if v}
+
+
+def _facts(fields: Mapping[str, Any], record: str) -> dict[str, Any]:
+    """Lead fields other than contact details, cleaned as build_lead cleans them."""
+    first, last = fields.get("first_name"), fields.get("last_name")
+    if not first and not last and fields.get("full_name"):
+        first, last = split_full_name(fields["full_name"])
+    facts = {name: clean_text(fields.get(name)) for name in ("company", "title", "website", "industry", "city",
+                                                             "state", "postal_code", "street")}
+    return {**facts, "first_name": normalise_name(first), "last_name": normalise_name(last),
+            "employees": parse_int(fields.get("employees"), "employees", record),
+            "country": normalise_country(fields.get("country"), record)}
 
 
 def _anonymous_key(source: str, user_id: str | None, anonymous: list[str], record_id: str) -> str:

@@ -155,7 +155,10 @@ def segment_routes(store: StateStore, sources: Mapping[str, object], read_body: 
         basic = _basic_user(request.headers.get("authorization"))
         if basic is not None and not secret_matches(source.config.write_key, basic):
             raise Rejected(401, "invalid write key")
-        data = json_object(body)
+        try:
+            data = json_object(body)
+        except RecursionError:  # absurdly nested JSON
+            raise Rejected(400, "malformed JSON: nested too deeply") from None
         if basic is None and not (isinstance(data.get("writeKey"), str)
                                   and secret_matches(source.config.write_key, data["writeKey"])):
             raise Rejected(401, "missing or invalid write key (HTTP Basic user name or writeKey)")

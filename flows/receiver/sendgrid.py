@@ -25,6 +25,6 @@ def sendgrid(config: SendGridConfig, body: bytes, headers: Mapping[str, str]) ->
         raise Rejected(401, "missing, stale or invalid X-Twilio-Email-Event-Webhook-Signature / -Timestamp")
     try:
         events = sendgrid_events(json.loads(body))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: absurdly nested JSON
         raise Rejected(400, f"not a SendGrid event batch: {exc}") from None
     return [Capture(str(e["sg_event_id"]), e, partition=str(e["event"])) for e in events]

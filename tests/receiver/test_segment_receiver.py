@@ -226,6 +226,14 @@ def test_analytics_js_requests_as_it_sends_them_are_stored(tracking: tuple[str, 
     assert "writeKey" not in rows["ajs-next-1"] and "writeKey" not in rows["ajs-next-2"]  # a credential
 
 
+def test_absurdly_nested_json_is_400_not_a_crash(tracking: tuple[str, StateStore]) -> None:
+    url, _ = tracking
+    body = b'{"batch": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    response = httpx.post(f"{url}/segment/site/v1/batch", content=gzip.compress(body),
+                          headers={**basic(), "Content-Encoding": "gzip"})
+    assert response.status_code == 400 and "JSON" in response.json()["message"]
+
+
 def test_unknown_call_or_source_is_404(tracking: tuple[str, StateStore]) -> None:
     url, _ = tracking
     assert httpx.post(f"{url}/segment/site/v1/purchase", json={}, headers=basic()).status_code == 404

@@ -123,6 +123,13 @@ def test_a_signed_body_changed_in_transit_is_401(hook: tuple[str, StateStore]) -
     assert response.status_code == 401
 
 
+def test_absurdly_nested_json_is_400_not_a_crash(hook: tuple[str, StateStore]) -> None:
+    url, _ = hook
+    body = b"[" * 100_000 + b"]" * 100_000
+    response = httpx.post(f"{url}/sendgrid/mail", content=body, headers=signed(body))
+    assert response.status_code == 400
+
+
 @pytest.mark.parametrize(("payload", "says"), [
     ({"event": "open"}, "expected a non-empty JSON array"),
     ([], "expected a non-empty JSON array"),

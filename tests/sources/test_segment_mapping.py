@@ -83,8 +83,16 @@ def test_alias_links_the_previous_id() -> None:
 
 
 def test_group_traits_give_company_facts() -> None:
-    lead = lead_of({"type": "group", "userId": "u", "groupId": "g", "traits": {"name": "Acme", "employees": 900}})
-    assert lead.events == [] and lead.anonymous_ids == []
+    lead = lead_of({"type": "group", "userId": "u", "groupId": "g", "traits": {"name": "Acme", "employees": "900",
+                                                                             "industry": "Software"}})
+    assert (lead.company, lead.employees, lead.industry, lead.email, lead.events) == (
+        "Acme", 900, "Software", None, [])
+
+
+def test_identify_without_contact_keeps_the_names() -> None:
+    lead = lead_of({"type": "identify", "userId": "u-7", "traits": {"name": "BO NG", "title": "CTO",
+                                                                    "address": {"country": "Sweden"}}})
+    assert (lead.first_name, lead.last_name, lead.title, lead.country, lead.email) == ("Bo", "Ng", "CTO", "SE", None)
 
 
 def test_an_invalid_email_trait_is_rejected_naming_the_field() -> None:
