@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -16,6 +17,7 @@ import yaml
 from segment.analytics.client import Client
 
 from connectors.sources.webhooks import WebhookSource
+from flows.pipeline.plan_preview import preview
 from flows.pipeline.run import run_sync
 from flows.pipeline.runtime import build_runtime
 from flows.receiver import create_app
@@ -48,6 +50,8 @@ def test_tracking_and_email_events_are_kept_out_of_the_crm_push(demo_config: Pat
             assert httpx.post(f"{url}/sendgrid/mail", content=body, headers=signed(body)).status_code == 200
             form = httpx.post(f"{url}/web_form/demo-request", data={"email": "ann@bigco.example", "company": "BigCo"})
             assert form.status_code == 200
+        planned = preview(runtime, datetime.now(UTC))  # `leadsync plan` agrees with what a run does
+        assert [lead.email for lead, _ in planned.changes] == ["ann@bigco.example"]
         summary = run_sync(runtime)
         assert (summary.outcomes, summary.events, summary.rejections) == ({"created": 1}, 3, [])
         assert {lead["email"] for lead in runtime.sink.all_leads()} == {"ann@bigco.example"}  # type: ignore[attr-defined]
