@@ -78,6 +78,11 @@ def validate(config: ConfigOption = None,
     console.print(report.render(), highlight=False)
     if not report.ok:
         raise typer.Exit(EXIT_CONFIG)
+    from flows.config.event_types import unscored_event_types
+    from rules import load_ruleset
+
+    for warning in unscored_event_types(loaded.config, load_ruleset(loaded.rules_path).spec.scoring.events):
+        console.print(f"[yellow]warning[/yellow]: {loaded.path}: {warning}", highlight=False)
     if check_crm:
         from flows.pipeline.runtime import build_runtime
 

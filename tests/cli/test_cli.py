@@ -100,3 +100,26 @@ def test_plan_shows_changes_and_writes_nothing(demo_config: Path) -> None:
     changed = leadsync("plan", "--all", "--config", str(demo_config))
     assert "totals: unchanged 10, update 2" in changed.stdout
     assert "fields updated: status 2, mql 2" in changed.stdout
+
+
+def test_validate_warns_about_mapped_event_types_no_rule_counts(demo_config: Path) -> None:
+    text = demo_config.read_text().replace("sources:\n", """sources:
+  - type: segment
+    name: site
+    write_key: ${SEGMENT_WRITE_KEY}
+    events:
+      pages: {/pricing*: pricing_page_visit, /docs*: docs_visit}
+      tracks: {Whitepaper Downloaded: whitepaper_downlaod}
+  - type: csv
+    name: webinar
+    path: webinar.csv
+    events: {type: event_attended, at_column: Joined At}
+""", 1)
+    demo_config.write_text(text)
+    proc = leadsync("validate", "--config", str(demo_config))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = " ".join(proc.stdout.split())
+    assert "sources[0].events.tracks['Whitepaper Downloaded'] maps to 'whitepaper_downlaod', which no " \
+           "scoring.events entry of the rules counts" in out
+    assert "sources[0].events.pages['/docs*'] maps to 'docs_visit'" in out
+    assert "pricing_page_visit'," not in out and "event_attended'," not in out
