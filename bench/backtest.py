@@ -81,7 +81,8 @@ def main() -> None:
               f"{r['changed']}")
     if len(results) > 1:
         first, last = results[0], results[-1]
-        print(f"RSS ratio {last['leads']:,} / {first['leads']:,} leads: {last['peak_rss_mb'] / first['peak_rss_mb']:.2f}x"
+        rss = last["peak_rss_mb"] / first["peak_rss_mb"]
+        print(f"RSS ratio {last['leads']:,} / {first['leads']:,} leads: {rss:.2f}x"
               f"; time ratio {last['seconds'] / first['seconds']:.1f}x for {last['leads'] / first['leads']:.0f}x leads")
 
 

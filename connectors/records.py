@@ -106,6 +106,8 @@ class Lead(BaseModel):
     role_address: bool = Field(default=False, description="The e-mail is a function or group mailbox (info@, "
                                "sales@, office@), not a person's: rules can lower the fit score.")
     email_invalid: bool | None = Field(default=None, description="The address hard-bounced (e-mail engagement).")
+    tracking_user_id: str | None = Field(default=None, description="The sender's own id of the person in "
+                                         "tracking calls (Segment userId): an identity within that source.")
     events_only: bool = Field(default=False, description="Carries behaviour, no lead data: never creates a CRM "
                                                           "lead by itself (tracking calls, e-mail engagement).")
 

@@ -12,7 +12,6 @@ import codecs
 import csv
 import glob
 import hashlib
-import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +24,7 @@ from connectors.field_targets import assign, check_field_map
 from connectors.normalise import build_lead
 from connectors.records import Lead, RawSubmission
 from connectors.sources.base import Page
+from connectors.sources.csv_events import CsvEvents, header_key
 
 # Lead field -> header spellings seen in exports (compared without case, spaces or punctuation).
 DEFAULT_ALIASES: dict[str, list[str]] = {
@@ -57,10 +57,6 @@ DEFAULT_ALIASES: dict[str, list[str]] = {
 SNIFF_BYTES = 64 * 1024
 
 
-def header_key(text: str) -> str:
-    return re.sub(r"[^0-9a-z]+", "", text.lower())
-
-
 class CsvImportConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(description="Source name; records are stored as csv:<name>.")
@@ -74,6 +70,8 @@ class CsvImportConfig(BaseModel):
     default_region: str = Field(default="US", description="Region for phone numbers without a country code.")
     batch_size: int = Field(default=1000, ge=1, description="Rows per page stored in the inbox.")
     lead_source: str | None = Field(default=None, description="Attribution source for every row, e.g. 'tradeshow'.")
+    events: CsvEvents | None = Field(default=None, description="Attendance lists: every row also carries one "
+                                     "event (type, at_column, detail_column...).")
 
     @field_validator("columns")
     @classmethod
@@ -137,6 +135,10 @@ class CsvImportSource:
         if not fields & {"email", "phone", "mobile", "work_phone"}:
             raise FatalError(f"source {self.name}: {path.name} has no e-mail or phone column "
                              f"(headers found: {', '.join(columns)})")
+        missing = self.config.events.missing_columns(columns) if self.config.events else []
+        if missing:
+            raise FatalError(f"source {self.name}: {path.name} has no column {', '.join(map(repr, missing))} "
+                             f"named in events (headers found: {', '.join(columns)})")
 
     def _encoding(self, path: Path) -> str:
         if self.config.encoding != "auto":
@@ -176,7 +178,13 @@ class CsvImportSource:
         row: dict[str, str] = raw.payload["row"]
         record = f"{self.name}/{raw.payload['file']}:line {raw.payload['line']}"
         fields: dict[str, Any] = {"custom": {}, "consent": {}, "attribution": {"source": self.config.lead_source}}
+        events = self.config.events
+        if events is not None:
+            fields["events"] = [events.row_event(row, record, f"{self.name}:{raw.source_record_id}:{events.type}")]
+        event_columns = events.columns() if events is not None else set()
         for column, value in row.items():
+            if header_key(column) in event_columns:
+                continue
             field = self._alias_to_field.get(header_key(column))
             if field is None:
                 if value and value.strip():

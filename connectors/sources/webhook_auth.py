@@ -2,14 +2,21 @@
 
 Every comparison is constant-time (hmac.compare_digest), so a forger learns nothing from timing,
 and made on bytes: a header may carry any character (non-ASCII, lone surrogates) and must simply not match.
+SendGrid's ECDSA signatures are verified with `cryptography`.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import json
+from functools import lru_cache
+
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 
 def _bytes(text: str) -> bytes:
@@ -71,3 +78,39 @@ def webflow_signature_ok(secret: str, body: bytes, timestamp: str | None, signat
         return False
     expected = _hex_hmac(secret, timestamp.encode() + b":" + body)
     return _same(signature.strip().lower(), expected)
+
+
+@lru_cache(maxsize=16)
+def _sendgrid_key(public_key: str) -> ec.EllipticCurvePublicKey | None:
+    """SendGrid shows the verification key as base64 of the DER SubjectPublicKeyInfo (no PEM armour)."""
+    try:
+        key = serialization.load_der_public_key(base64.b64decode("".join(public_key.split()), validate=True))
+    except (ValueError, binascii.Error, UnsupportedAlgorithm):
+        return None
+    return key if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name == "secp256r1" else None
+
+
+def sendgrid_key_ok(public_key: str) -> bool:
+    """True when the configured key is a P-256 public key as SendGrid shows it."""
+    return _sendgrid_key(public_key) is not None
+
+
+def sendgrid_signature_ok(public_key: str, body: bytes, timestamp: str | None, signature: str | None,
+                          now: float | None = None, max_age_seconds: float | None = None) -> bool:
+    """X-Twilio-Email-Event-Webhook-Signature: base64 DER ECDSA P-256 / SHA-256 over timestamp + raw body.
+
+    SendGrid documents no freshness window; with `max_age_seconds` a timestamp further than that
+    from `now` (either way) is refused.
+    """
+    key = _sendgrid_key(public_key)
+    if key is None or not timestamp or not signature or len(timestamp) > 32 or len(signature) > 256:
+        return False
+    if max_age_seconds is not None and (not timestamp.isdigit() or now is None
+                                        or abs(now - int(timestamp)) > max_age_seconds):
+        return False
+    try:
+        key.verify(base64.b64decode(signature.strip(), validate=True), timestamp.encode() + body,
+                   ec.ECDSA(hashes.SHA256()))
+    except (InvalidSignature, ValueError, binascii.Error):
+        return False
+    return True

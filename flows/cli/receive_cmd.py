@@ -55,8 +55,8 @@ def receive(config: ConfigOption = None,
     hooks = {name: s for name, s in runtime.sources.items() if isinstance(s, WebhookSource)}
     if not hooks:
         runtime.close()
-        raise ConfigError("no webhook sources (web_form, typeform, google_ads, meta_webhook, webflow, json) "
-                          "in the config")
+        raise ConfigError("no webhook sources (web_form, typeform, google_ads, meta_webhook, webflow, json, "
+                          "segment, sendgrid) in the config")
     settings = runtime.loaded.config.receiver
     host, port = host or settings.host, port or settings.port
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -36,10 +36,11 @@ def validate(config: ConfigOption = None,
         problems = _check_crm(str(loaded.path), create_properties)
         crm_checked = True
     ok = report.ok and not problems
+    event_warnings = _event_warnings(loaded) if report.ok else []
     if as_json:
         document: dict[str, Any] = {"ok": ok, "config": str(loaded.path), "rules": str(loaded.rules_path),
                                     "rule_errors": report.errors, "rule_test_failures": report.test_failures,
-                                    "warnings": report.warnings, "rule_tests_run": report.tests_run,
+                                    "warnings": report.warnings + event_warnings, "rule_tests_run": report.tests_run,
                                     "problems": problems, "crm_checked": crm_checked}
         print_json(document)
         if not ok:
@@ -48,11 +49,21 @@ def validate(config: ConfigOption = None,
     console.print(report.render(), highlight=False)
     if not report.ok:
         raise typer.Exit(EXIT_CONFIG)
+    for warning in event_warnings:
+        console.print(f"[yellow]warning[/yellow]: {loaded.path}: {warning}", highlight=False)
     if problems:
         raise ConfigError(f"{loaded.path}: {len(problems)} problem(s) a run would hit", problems)
     if crm_checked:
         console.print("CRM: every mapped field, owner and queue exists.")
     console.print(f"[green]ok[/green]: {loaded.path} and {loaded.rules_path}", highlight=False)
+
+
+def _event_warnings(loaded: Any) -> list[str]:
+    """Mapped event types that no scoring rule counts (a typo would silently score nothing)."""
+    from flows.config.event_types import unscored_event_types
+    from rules import load_ruleset
+
+    return list(unscored_event_types(loaded.config, load_ruleset(loaded.rules_path).spec.scoring.events))
 
 
 def _check_crm(path: str, create_properties: bool) -> list[str]:

@@ -17,6 +17,8 @@ from connectors.sources.imap_inbox import ImapInboxConfig
 from connectors.sources.linkedin_lead_gen import LinkedInLeadGenConfig
 from connectors.sources.meta_lead_ads import MetaLeadAdsConfig
 from connectors.sources.meta_webhook import MetaWebhookConfig
+from connectors.sources.segment import SegmentConfig
+from connectors.sources.sendgrid_events import SendGridConfig
 from connectors.sources.webhook_forms import JsonHookConfig, WebflowConfig
 from connectors.sources.webhooks import GoogleAdsConfig, TypeformConfig, WebFormConfig
 from flows.config.secrets import SecretRef
@@ -61,13 +63,23 @@ class JsonHookEntry(JsonHookConfig):
     secret: SecretRef | None = Field(default=None, description="Shared secret: ${ENV_VAR} or prefect-secret:<name>.")
 
 
+class SegmentEntry(SegmentConfig):
+    write_key: SecretRef = Field(description="Write key senders use: ${ENV_VAR} or prefect-secret:<block-name>.")
+
+
+class SendGridEntry(SendGridConfig):
+    public_key: SecretRef = Field(description="Signed Event Webhook verification key: ${ENV_VAR} or "
+                                  "prefect-secret:<block-name>.")
+
+
 class LinkedInLeadGenEntry(LinkedInLeadGenConfig):
     access_token: SecretRef = Field(description="OAuth access token: ${ENV_VAR} or prefect-secret:<block-name>.")
 
 
 SourceEntry = Annotated[CsvSourceEntry | FormFilesConfig | CrmUnroutedConfig | ImapSourceEntry | WebFormConfig
                         | TypeformEntry | GoogleAdsEntry | MetaLeadAdsEntry | MetaWebhookEntry | WebflowEntry
-                        | JsonHookEntry | LinkedInLeadGenEntry, Field(discriminator="type")]
+                        | JsonHookEntry | LinkedInLeadGenEntry | SegmentEntry | SendGridEntry,
+                        Field(discriminator="type")]
 
 
 class ReceiverConfig(_Strict):

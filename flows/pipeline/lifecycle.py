@@ -96,8 +96,7 @@ def attach_profiles(ctx: ProcessContext, leads: Sequence[Lead], rows_of_lead: Ma
             waiting.update({row.id: profile.lead_key for row in rows_of_lead[lead.lead_key]})
         batch.profiles[profile.lead_key] = profile
     ctx.store.set_inbox_status(list(waiting), "done", lead_keys=waiting)
-    if waiting:  # kept on the profile, credited once the person brings lead data
-        result.outcomes["events_only"] = result.outcomes.get("events_only", 0) + len(waiting)
+    result.events += len(waiting)  # kept on the profile, credited once the person brings lead data
     decided: list[Lead] = []
     for key, profile in list(batch.profiles.items()):
         if not profile.has_lead_data:

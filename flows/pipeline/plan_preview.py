@@ -120,7 +120,9 @@ def _normalise(runtime: Runtime, raws: list[RawSubmission], result: PlanPreview,
             if len(result.rejected) < show:
                 result.rejected.append((f"{raw.source}/{raw.source_record_id}", str(exc)))
             continue
-        if not lead.is_spam and (not lead.is_test or runtime.loaded.config.processing.push_test_leads):
+        # as the process stage: behaviour without lead data (events_only) is never pushed by itself
+        if not lead.is_spam and not lead.events_only and (not lead.is_test
+                                                          or runtime.loaded.config.processing.push_test_leads):
             leads.append(lead)
     return [merge_leads(group) for group in group_by_key(leads).values()]
 

@@ -1,7 +1,8 @@
 """Process stage: inbox -> normalise -> match -> rules -> plan -> CRM apply -> done or dead letter.
 
 Works on one claimed batch at a time (one Prefect task per batch, never per lead). Every row
-claimed ends the batch in exactly one place: done, dead letter, spam/test, or back to pending.
+claimed ends the batch in exactly one place: done (pushed, merged, or behaviour of a person without lead
+data kept on their profile and never pushed), dead letter, spam/test, or back to pending.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class BatchResult:
     decisions: list[Decision] = field(default_factory=list)
     spam: int = 0
     test: int = 0
+    events: int = 0
     requeued: int = 0
     stopped: str | None = None
 

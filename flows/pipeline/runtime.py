@@ -22,6 +22,9 @@ from connectors.sources.imap_inbox import ImapInboxSource
 from connectors.sources.linkedin_lead_gen import LinkedInLeadGenSource
 from connectors.sources.meta_lead_ads import MetaLeadAdsSource
 from connectors.sources.meta_webhook import MetaWebhookSource
+from connectors.sources.segment import SegmentSource
+from connectors.sources.sendgrid_events import SendGridSource
+from connectors.sources.webhook_auth import sendgrid_key_ok
 from connectors.sources.webhooks import WebFormConfig, WebhookSource
 from flows.config import LoadedConfig, load_config
 from flows.config.models import (
@@ -34,6 +37,8 @@ from flows.config.models import (
     MetaLeadAdsEntry,
     MetaWebhookEntry,
     SalesforceEntry,
+    SegmentEntry,
+    SendGridEntry,
     SourceEntry,
     TypeformEntry,
     WebflowEntry,
@@ -94,6 +99,14 @@ def build_source(entry: SourceEntry, loaded: LoadedConfig, sink: CrmSink) -> Sou
         return MetaLeadAdsSource(_with_secrets(entry, "access_token"))
     if isinstance(entry, MetaWebhookEntry):
         return MetaWebhookSource(_with_secrets(entry, "verify_token", "app_secret", "access_token"))
+    if isinstance(entry, SegmentEntry):
+        return SegmentSource(_with_secrets(entry, "write_key"))
+    if isinstance(entry, SendGridEntry):
+        resolved = _with_secrets(entry, "public_key")
+        if not sendgrid_key_ok(resolved.public_key):
+            raise ConfigError(f"source sendgrid:{entry.name}: public_key is not an ECDSA P-256 public key in "
+                              "base64 DER (copy it from SendGrid's Signed Event Webhook settings)")
+        return SendGridSource(resolved)
     if isinstance(entry, LinkedInLeadGenEntry):
         return LinkedInLeadGenSource(_with_secrets(entry, "access_token"))
     if isinstance(entry, WebFormConfig):

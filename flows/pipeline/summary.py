@@ -33,6 +33,7 @@ class RunSummary:
     rejections: list[tuple[str, str, str]] = field(default_factory=list)
     spam: int = 0
     test: int = 0
+    events: int = 0
     requeued: int = 0
     rescored: int = 0
     stopped: str | None = None
@@ -48,6 +49,7 @@ class RunSummary:
         self.outcomes.update(batch.outcomes)
         self.spam += batch.spam
         self.test += batch.test
+        self.events += batch.events
         self.requeued += batch.requeued
         self.stopped = batch.stopped or self.stopped
         for decision in batch.decisions:
@@ -76,7 +78,8 @@ class RunSummary:
         return [("written to the CRM as leads", self.done - self.merged),
                 ("merged into another submission of the same person", self.merged),
                 ("dead-lettered (rejected)", len(self.rejections)), ("spam (not pushed)", self.spam),
-                ("test leads (not pushed)", self.test), ("left in the inbox for a retry", self.requeued)]
+                ("test leads (not pushed)", self.test), ("left in the inbox for a retry", self.requeued),
+                ("behaviour kept on its profile (no lead data yet, not pushed)", self.events)]
 
     def metrics(self) -> dict[str, Any]:
         return {
@@ -90,8 +93,8 @@ class RunSummary:
             "qualification": dict(self.qualification), "mqls": self.mqls, "owners": dict(self.owners),
             "lists": dict(self.lists), "dead_letters": len(self.rejections),
             "dead_letters_by_code": dict(self.rejected_by_code), "spam": self.spam,
-            "test": self.test, "requeued": self.requeued, "rescored": self.rescored, "stopped": self.stopped,
-            "fatal": self.fatal,
+            "test": self.test, "events": self.events, "requeued": self.requeued, "rescored": self.rescored,
+            "stopped": self.stopped, "fatal": self.fatal,
         }
 
     def to_json(self) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from starlette.routing import Route
 
 from connectors.records import RawSubmission
 from connectors.sources.meta_webhook import MetaWebhookConfig
+from connectors.sources.sendgrid_events import SendGridConfig
 from connectors.sources.webhook_auth import secret_matches
 from connectors.sources.webhook_forms import JsonHookConfig, WebflowConfig
 from connectors.sources.webhooks import GoogleAdsConfig, TypeformConfig, WebFormConfig, WebhookSource
@@ -41,13 +42,14 @@ from flows.receiver.payloads import (
     typeform,
     webflow,
 )
+from flows.receiver.sendgrid import sendgrid
 from flows.state import StateStore
 
 log = logging.getLogger(__name__)
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "application/json")
 Handler = Callable[[Any, bytes, Mapping[str, str]], list[Capture]]
 JSON_HANDLERS: dict[type, Handler] = {TypeformConfig: typeform, GoogleAdsConfig: google_ads, MetaWebhookConfig: meta,
-                                      WebflowConfig: webflow, JsonHookConfig: generic_json}
+                                      WebflowConfig: webflow, JsonHookConfig: generic_json, SendGridConfig: sendgrid}
 
 
 def _content_type(request: Request) -> str:
@@ -203,5 +205,12 @@ def create_app(store: StateStore, sources: dict[str, WebhookSource], max_body_by
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"ok": True})
 
-    return Starlette(routes=[Route("/health", health), Route("/{kind}/{name}", receive, methods=["POST"]),
+    from flows.receiver.segment import segment_routes  # here: that module reuses this one's body reader
+
+    def read_body(request: Request, limit: int) -> Any:
+        return _body(request, limit, body_timeout_seconds)  # the same slow-client deadline as every endpoint
+
+    return Starlette(routes=[Route("/health", health),
+                             *segment_routes(store, sources, read_body, _content_type, on_stored),
+                             Route("/{kind}/{name}", receive, methods=["POST"]),
                              Route("/{kind}/{name}", verify, methods=["GET"])])

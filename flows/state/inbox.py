@@ -64,7 +64,8 @@ class InboxStore:
                 "payload": r.payload, "status": status, "attempts": 0, "last_error": reason,
                 "updated_at": now,
             } for r in chunk]
-            # executemany, not one VALUES list: SQLAlchemy compiles the statement once and batches the rows.
+            # One cached statement run with many parameter sets (SQLAlchemy's "insertmanyvalues"): a
+            # multi-VALUES statement built per call is compiled anew each time, which costs more than the write.
             stmt = insert(inbox).on_conflict_do_nothing(
                 index_elements=["source", "source_record_id"]
             ).returning(inbox.c.source, inbox.c.source_record_id)

@@ -35,7 +35,8 @@ inbox = Table(
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("cursor_value", Text),
     Column("payload", PackedJSON, nullable=False),  # compressed: ~100 bytes for a CSV row
-    # pending -> processing -> done | dead ; spam / skipped / test are stored but never pushed
+    # pending -> processing -> done | dead ; spam / skipped / test are stored but never pushed.
+    # Behaviour without lead data (tracking, e-mail engagement) is done once kept on its profile.
     Column("status", String(20), nullable=False, default="pending"),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text),

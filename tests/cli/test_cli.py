@@ -103,3 +103,27 @@ def test_plan_shows_changes_and_writes_nothing(demo_config: Path) -> None:
     # Only Zoë (55) crosses 50: Jane's merged scans keep her "Wants demo next week", so she is an MQL already.
     assert "totals: unchanged 11, update 1" in changed.stdout
     assert "fields updated: status 1, mql 1" in changed.stdout
+
+
+def test_validate_warns_about_mapped_event_types_no_rule_counts(demo_config: Path) -> None:
+    text = demo_config.read_text().replace("sources:\n", """sources:
+  - type: segment
+    name: site
+    write_key: ${SEGMENT_WRITE_KEY}
+    events:
+      pages: {/pricing*: pricing_page_visit, /docs*: docs_visit}
+      tracks: {Whitepaper Downloaded: whitepaper_downlaod}
+  - type: csv
+    name: webinar
+    path: webinar.csv
+    events: {type: event_attended, at_column: Joined At}
+""", 1)
+    demo_config.write_text(text)
+    (demo_config.parent / "webinar.csv").write_text("Email,Joined At\nann@example.com,2026-11-02 10:00\n")
+    proc = leadsync("validate", "--config", str(demo_config))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = " ".join(proc.stdout.split())
+    assert "sources[0].events.tracks['Whitepaper Downloaded'] maps to 'whitepaper_downlaod', which no " \
+           "scoring.events entry of the rules counts" in out
+    assert "sources[0].events.pages['/docs*'] maps to 'docs_visit'" in out
+    assert "pricing_page_visit'," not in out and "event_attended'," not in out

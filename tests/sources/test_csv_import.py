@@ -110,3 +110,75 @@ def test_truncated_row_is_captured_and_mapped(tmp_path: Path) -> None:
     src = source(path)
     lead = src.to_lead(records(src)[0])
     assert (lead.email, lead.first_name, lead.company) == ("ann@x.com", "Ann", None)
+
+
+ATTENDANCE = """\
+Email,First Name,Last Name,Company,Webinar,Joined At,Duration (Minutes)
+ann@bigco.example,Ann,Lee,BigCo,Pricing deep dive,2026-11-20 10:02:11,48
+bo@acme.example,Bo,Ng,Acme,Pricing deep dive,2026-11-20T10:05:00+01:00,12
+cy@acme.example,Cy,Ok,Acme,Pricing deep dive,,0
+di@acme.example,Di,Ro,Acme,Pricing deep dive,yesterday,3
+"""
+
+
+def test_attendance_list_rows_carry_one_event_each(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from connectors.sources.csv_events import CsvEvents
+
+    path = tmp_path / "webinar.csv"
+    path.write_text(ATTENDANCE)
+    events = CsvEvents(type="event_attended", at_column="Joined At", detail_column="Webinar",
+                       property_columns=["Duration (Minutes)"], timezone="Europe/Berlin")
+    src = source(path, events=events)
+    leads, rejected = [], {}
+    for raw in records(src):
+        try:
+            leads.append(src.to_lead(raw))
+        except RecordRejectedError as exc:
+            rejected[raw.payload["line"]] = (exc.field, exc.code)
+    assert rejected == {4: ("Joined At", "MISSING_EVENT_TIME"), 5: ("Joined At", "INVALID_EVENT_TIME")}
+    ann, bo = leads
+    [event] = ann.events
+    assert (event.type, event.detail, event.properties) == ("event_attended", "Pricing deep dive",
+                                                            {"Duration (Minutes)": "48"})
+    assert event.at == datetime(2026, 11, 20, 9, 2, 11, tzinfo=UTC)  # 10:02 in Berlin
+    assert bo.events[0].at == datetime(2026, 11, 20, 10, 5, tzinfo=timezone(timedelta(hours=1)))
+    assert not ann.events_only and ann.company == "BigCo"
+    assert "Webinar" not in ann.custom and "Joined At" not in ann.custom
+    again = [src.to_lead(raw) for raw in records(src)[:1]]
+    assert again[0].events[0].event_id == event.event_id  # a re-import names the same event
+
+
+def test_attendance_list_without_the_time_column_is_a_clear_file_error(tmp_path: Path) -> None:
+    from connectors.sources.csv_events import CsvEvents
+
+    path = tmp_path / "webinar.csv"
+    path.write_text("Email,Webinar\nann@bigco.example,Launch\n")
+    src = source(path, events=CsvEvents(type="webinar_attended", at_column="Joined At"))
+    with pytest.raises(FatalError, match="no column 'Joined At' named in events"):
+        records(src)
+
+
+def test_attendance_mapping_is_validated_with_yaml_path_and_line() -> None:
+    from connectors.errors import ConfigError
+    from flows.config import parse_config
+
+    text = """\
+rules: rules.yaml
+sources:
+  - type: csv
+    name: webinar
+    path: webinar.csv
+    events:
+      type: Event Attended
+      at_column: Joined At
+      timezone: Mars/Olympus
+      colour: blue
+"""
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "leadsync.yaml")
+    problems = "\n".join(info.value.problems)
+    assert "leadsync.yaml:7: sources[0].events.type: 'Event Attended' is not an event type" in problems
+    assert "leadsync.yaml:9: sources[0].events.timezone: 'Mars/Olympus' is not an IANA time zone" in problems
+    assert "leadsync.yaml:10: sources[0].events.colour: unknown setting" in problems
