@@ -120,7 +120,7 @@ def test_validate_warns_about_mapped_event_types_no_rule_counts(demo_config: Pat
 """, 1)
     demo_config.write_text(text)
     (demo_config.parent / "webinar.csv").write_text("Email,Joined At\nann@example.com,2026-11-02 10:00\n")
-    proc = leadsync("validate", "--config", str(demo_config))
+    proc = leadsync("validate", "--config", str(demo_config), env={"SEGMENT_WRITE_KEY": "wk-test"})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = " ".join(proc.stdout.split())
     assert "sources[0].events.tracks['Whitepaper Downloaded'] maps to 'whitepaper_downlaod', which no " \

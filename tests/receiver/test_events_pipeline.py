@@ -1,7 +1,7 @@
 """Engagement events through the receiver and the process stage: behaviour never becomes a CRM lead.
 
-Until the profile store takes them, events-only leads (tracking calls, SendGrid events) are settled
-as inbox status `events` with their lead key: not pushed, not dead-lettered, kept for the profiles.
+Events-only leads (tracking calls, SendGrid events) are kept on the person's profile and their rows
+settled as done: not pushed, not dead-lettered; they count once the person brings lead data.
 """
 
 from __future__ import annotations
@@ -51,11 +51,12 @@ def test_tracking_and_email_events_are_kept_out_of_the_crm_push(demo_config: Pat
             form = httpx.post(f"{url}/web_form/demo-request", data={"email": "ann@bigco.example", "company": "BigCo"})
             assert form.status_code == 200
         planned = preview(runtime, datetime.now(UTC))  # `leadsync plan` agrees with what a run does
-        assert [lead.email for lead, _ in planned.changes] == ["ann@bigco.example"]
+        assert [c.lead.email for c in planned.changes] == ["ann@bigco.example"]
         summary = run_sync(runtime)
         assert (summary.outcomes, summary.events, summary.rejections) == ({"created": 1}, 3, [])
         assert {lead["email"] for lead in runtime.sink.all_leads()} == {"ann@bigco.example"}  # type: ignore[attr-defined]
-        assert runtime.store.inbox_status_counts() == {"done": 1, "events": 3}
+        assert runtime.store.inbox_status_counts() == {"done": 4}
+        assert runtime.store.profile_by_identity("email", "carol@acme.example") is not None  # kept, not pushed
         assert runtime.store.list_dead_letters() == []
         again = run_sync(runtime)  # settled rows are not claimed again
         assert (again.claimed, again.events) == (0, 0)

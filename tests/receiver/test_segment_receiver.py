@@ -251,7 +251,8 @@ def test_a_flooding_anonymous_id_is_capped_per_hour_with_429(tmp_path: Path) -> 
     store.create_schema()
     clock = FakeClock()
     source = make_source()
-    routes = segment_routes(store, {source.name: source}, receiver_body, receiver_content_type,
+    routes = segment_routes(store, {source.name: source}, lambda r, limit: receiver_body(r, limit, 30),
+                            receiver_content_type,
                             cap=HourlyCap(clock))
     flooder, other = f"bot-{uuid.uuid4()}", f"human-{uuid.uuid4()}"
 
