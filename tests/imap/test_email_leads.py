@@ -188,3 +188,17 @@ def test_a_signature_with_email_and_phone_labels_is_not_a_form() -> None:
     lead = lead_of(message.as_bytes())
     assert (lead.inquiry, lead.first_name, lead.last_name, lead.company, lead.phone) == (
         "Do you support HubSpot?", "Jane", "Doe", "Acme Robotics", "+14155550134")
+
+
+@pytest.mark.timeout(60)  # a hang guard: quotequail's time grows with the square of header-like lines
+@pytest.mark.parametrize("body", [
+    "Name: x\n" * 5000,
+    "---------- Forwarded message ---------\nFrom: A <a@x.example>\nDate: Mon\nSubject: s\n\n" + "Name: x\n" * 5000,
+    "---------- Forwarded message ---------\n" + "From: a@x.example\nSent: Mon\n" * 3000,
+    "> quoted\n" * 20000,
+])
+def test_hostile_bodies_are_read_in_bounded_time(body: str) -> None:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "A <a@b.example>", "s@ourco.example", "x"
+    message.set_content(body)
+    assert extract(message.as_bytes(), frozenset({"ourco.example"})).kind == "lead"
