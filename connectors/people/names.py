@@ -29,6 +29,7 @@ _MAC_EXCEPTIONS = {"evicius", "hado", "har", "hin", "hlin", "ias", "iulis", "kie
                    "omber", "in", "kintosh", "ken", "hen", "hiel", "iol", "kell", "klem", "krell", "lin", "key",
                    "kley", "hell", "hon", "edo", "ario", "on", "eo", "chi", "ey", "y", "k"}
 _SPACES = re.compile(r"\s+")
+_MAX_NAME = 255  # characters of a name box read; past that it is no name, and parsing costs grow
 _DISPLAY_TAIL = re.compile(r"\s+(?:\||–|—|-|/|via|@)\s+", re.I)
 # Only honorifics and academic or professional titles: nameparser's full list also holds words that
 # are first names or surnames (Judge, King, Bishop, Chief), which must not vanish from a name.
@@ -156,7 +157,7 @@ def _name_text(value: str | None) -> str:
     an e-mail address typed into a name box is no name."""
     if not value:
         return ""
-    text = strip_symbols(value)
+    text = strip_symbols(value[:_MAX_NAME])
     text = _DISPLAY_TAIL.split(text, maxsplit=1)[0]
     text = text.strip().strip("\"'‘’“”`").strip()
     return "" if "@" in text else text
