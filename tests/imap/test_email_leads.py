@@ -202,3 +202,25 @@ def test_hostile_bodies_are_read_in_bounded_time(body: str) -> None:
     message["From"], message["To"], message["Subject"] = "A <a@b.example>", "s@ourco.example", "x"
     message.set_content(body)
     assert extract(message.as_bytes(), frozenset({"ourco.example"})).kind == "lead"
+
+
+@pytest.mark.parametrize(("marker", "header"), [
+    ("---------- Forwarded message ---------", "From: Raj Patel <raj@prospect.example>\nDate: Mon, 2 Mar 2026"),
+    ("-------- Forwarded Message --------",
+     "Subject: Demo\nDate: Mon, 2 Mar 2026\nFrom: Raj Patel <raj@prospect.example>"),
+    ("-----Original Message-----", "From: Raj Patel [mailto:raj@prospect.example]\nSent: Monday, March 2, 2026"),
+    ("________________________________", "From: Raj Patel <raj@prospect.example>\nSent: Monday, March 2, 2026"),
+    ("Begin forwarded message:", "From: Raj Patel <raj@prospect.example>\nDate: 2 March 2026 at 09:14"),
+    ("---------- Weitergeleitete Nachricht ---------", "Von: Raj Patel <raj@prospect.example>\nDate: Mo., 2. März"),
+    ("---------- Message transféré ---------", "De : Raj Patel <raj@prospect.example>\nDate: lun. 2 mars 2026"),
+    ("", "Von: Raj Patel <raj@prospect.example>\nGesendet: Montag, 2. März 2026 09:14"),
+])
+def test_forward_styles(marker: str, header: str) -> None:
+    body = f"Please take this one.\n\n{marker}\n{header}\nSubject: Demo\nTo: Tom <tom@ourco.example>\n\n" \
+           "Can we get a demo?\nWe have 40 reps.\n\nThanks,\nRaj\n"
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "Tom <tom@ourco.example>", "x@ourco.example", "Fwd: Demo"
+    message.set_content(body)
+    parsed = extract(message.as_bytes(), frozenset({"ourco.example"}))
+    assert (parsed.reason, parsed.fields["email"], parsed.fields["inquiry"]) == (
+        "forwarded inquiry", "raj@prospect.example", "Can we get a demo?\nWe have 40 reps.")
