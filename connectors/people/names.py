@@ -111,6 +111,10 @@ def parse_person_name(first: str | None, last: str | None, full: str | None) -> 
     name). A middle name stays with the first name, so no part of the name is lost.
     """
     first, last, full = (_name_text(v) for v in (first, last, full))
+    if first and last and first.casefold() == last.casefold():
+        first, last, full = "", "", first  # the whole name typed in both boxes
+    elif first and last and first.casefold().endswith(" " + last.casefold()):
+        first = first[:-len(last)].strip()  # "Jane Doe" / "Doe": the first box holds the whole name
     if first and last:
         return _from_boxes(first, last)
     single = first or last or full
