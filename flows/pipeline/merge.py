@@ -39,6 +39,8 @@ def merge_leads(leads: Sequence[Lead]) -> Lead:
             if name in _SPELLED_FIELDS and isinstance(value, str):
                 value = better_text(getattr(merged, name), value)
             setattr(merged, name, value)
+        if later.phone:
+            merged.phone_extension = later.phone_extension  # an extension belongs to its number
         merged.inquiry = merged_inquiry(merged.inquiry, later)
         merged.events = [*merged.events, *later.events]
         merged.custom = {**merged.custom, **later.custom}
