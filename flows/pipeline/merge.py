@@ -44,6 +44,9 @@ def merge_leads(leads: Sequence[Lead]) -> Lead:
         merged.inquiry = merged_inquiry(merged.inquiry, later)
         merged.events = [*merged.events, *later.events]
         merged.custom = {**merged.custom, **later.custom}
+        for name in ("phone", "mobile_phone"):
+            if getattr(later, name) and f"{name}_as_written" not in later.custom:
+                merged.custom.pop(f"{name}_as_written", None)  # read at last: the unreadable copy is history
         merged.product_interest = sorted({*merged.product_interest, *later.product_interest})
         merged.phone_flags = merged_flags(merged.phone_flags, later)
         merged.submission_ids = [*merged.submission_ids, *later.submission_ids]

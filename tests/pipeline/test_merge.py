@@ -54,7 +54,7 @@ def test_a_number_read_later_clears_its_old_flag() -> None:
     merged = merge_leads([lead(0, phone="3.12457E+10"), lead(5, company="Acme")])
     assert merged.phone_flags == ["phone:spreadsheet_mangled"]
     merged = merge_leads([lead(0, phone="3.12457E+10"), lead(5, phone="+1 415 555 0134")])
-    assert (merged.phone, merged.phone_flags) == ("+14155550134", [])
+    assert (merged.phone, merged.phone_flags, "phone_as_written" in merged.custom) == ("+14155550134", [], False)
 
 
 def test_a_reply_does_not_replace_the_original_inquiry() -> None:
