@@ -20,9 +20,9 @@ from pydantic import ValidationError
 
 from connectors.errors import RecordRejectedError
 from connectors.field_targets import apply_types
-from connectors.people.names import clean_name_part, parse_person_name
+from connectors.people.names import PersonName, clean_name_part, parse_person_name
 from connectors.people.phones import PROBLEM_REASONS, read_lead_phones, read_phone
-from connectors.people.roles import is_role_address
+from connectors.people.roles import is_role_address, is_role_name
 from connectors.records import Attribution, Consent, Lead, RawSubmission
 
 _TRUE = {"1", "y", "yes", "true", "on", "oui", "ja", "si", "sí", "checked", "x", "opt-in", "opted in"}
@@ -188,6 +188,9 @@ def build_lead(raw: RawSubmission, fields: Mapping[str, Any], default_region: st
     email = normalise_email(fields.get("email"), record)
     name = parse_person_name(clean_text(fields.get("first_name")), clean_text(fields.get("last_name")),
                              clean_text(fields.get("full_name")))
+    role = is_role_address(email)
+    if role and is_role_name(name.first, name.last):
+        name = PersonName()  # "Sales Team <sales@...>" names a mailbox, not a person
     country = normalise_country(fields.get("country"), record)
     custom = apply_types(dict(fields.get("custom") or {}), fields.get("custom_types") or {})
     # A reachable lead is not lost over a number we cannot read: it is kept as written, for a human.
@@ -213,7 +216,7 @@ def build_lead(raw: RawSubmission, fields: Mapping[str, Any], default_region: st
             source_record_id=raw.source_record_id,
             received_at=_as_datetime(fields.get("submitted_at")) or raw.received_at,
             email=email,
-            role_address=is_role_address(email),
+            role_address=role,
             first_name=name.first,
             last_name=name.last,
             salutation=name.salutation,

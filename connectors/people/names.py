@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from nameparser import HumanName
 from nameparser.config import Constants
@@ -28,6 +29,7 @@ _MAC_EXCEPTIONS = {"evicius", "hado", "har", "hin", "hlin", "ias", "iulis", "kie
                    "omber", "in", "kintosh", "ken", "hen", "hiel", "iol", "kell", "klem", "krell", "lin", "key",
                    "kley", "hell", "hon", "edo", "ario", "on", "eo", "chi", "ey", "y", "k"}
 _SPACES = re.compile(r"\s+")
+_MAX_NAME = 255  # characters of a name box read; past that it is no name, and parsing costs grow
 _DISPLAY_TAIL = re.compile(r"\s+(?:\||–|—|-|/|via|@)\s+", re.I)
 # Only honorifics and academic or professional titles: nameparser's full list also holds words that
 # are first names or surnames (Judge, King, Bishop, Chief), which must not vanish from a name.
@@ -73,7 +75,7 @@ def _recase(first: str | None, last: str | None) -> tuple[str | None, str | None
     """Recase each part typed in one case (nameparser, in context: "van der berg" -> "van der Berg")."""
     if not any(part and _needs_recasing(part) for part in (first, last)):
         return first or None, last or None
-    name = _human("x y")
+    name = _human("")
     name.first, name.last = first or "", last or ""
     name.capitalize(force=True)
     fixed_first = _fix_mac(name.first) if first and _needs_recasing(first) else first
@@ -100,6 +102,8 @@ def _human(text: str) -> HumanName:
     return HumanName(text, constants=_CONSTANTS)
 
 
+# Names repeat (Jane, Smith, a list's shouted badge scans); nameparser takes about a third of a millisecond.
+@lru_cache(maxsize=16384)
 def parse_person_name(first: str | None, last: str | None, full: str | None) -> PersonName:
     """First and last name from whatever the source filled: both fields, one of them, or a full name.
 
@@ -107,29 +111,43 @@ def parse_person_name(first: str | None, last: str | None, full: str | None) -> 
     name). A middle name stays with the first name, so no part of the name is lost.
     """
     first, last, full = (_name_text(v) for v in (first, last, full))
+    if first and last and first.casefold() == last.casefold():
+        first, last, full = "", "", first  # the whole name typed in both boxes
+    elif first and last and first.casefold().endswith(" " + last.casefold()):
+        first = first[:-len(last)].strip()  # "Jane Doe" / "Doe": the first box holds the whole name
     if first and last:
         return _from_boxes(first, last)
     single = first or last or full
     if not single:
         return PersonName()
-    if first or last:
-        parsed = _human(single)
-        if " " not in single and "," not in single and not parsed.title and not parsed.suffix:
-            # One word in one box: that box's part of the name, recased only when shouted or flat.
-            return _person(single, None, None, None) if first else _person(None, single, None, None)
+    if (first or last) and _plain_word(single):
+        # One word in one box: that box's part of the name, recased only when shouted or flat.
+        return _person(single, None, None, None) if first else _person(None, single, None, None)
     return _from_full(single)
+
+
+def _plain_word(text: str) -> bool:
+    """One word that is neither a title nor a suffix: nothing for nameparser to find in it."""
+    if " " in text or "," in text:
+        return False
+    word = text.lower().rstrip(".")
+    return word not in _CONSTANTS.titles and word not in _CONSTANTS.suffix_acronyms and \
+        word not in _CONSTANTS.suffix_not_acronyms
 
 
 def _from_boxes(first: str, last: str) -> PersonName:
     """Both boxes filled: "Dr." may sit in the first-name box, "Jr." or ", PhD" in the last-name box."""
-    head = _human(first)
-    given = _after_title(first, head.title) if head.title else first
-    tail = _human(last)
+    given, title = first, None
+    if not _plain_word(first):
+        head = _human(first)
+        given, title = (_after_title(first, head.title), head.title) if head.title else (first, None)
     family, suffix = last, None
-    if tail.suffix:
-        family = _joined(tail.title, tail.first, tail.middle, tail.last) or last
-        suffix = tail.suffix
-    return _person(given, family, head.title, suffix)
+    if not _plain_word(last):
+        tail = _human(last)
+        if tail.suffix:
+            family = _joined(tail.title, tail.first, tail.middle, tail.last) or last
+            suffix = tail.suffix
+    return _person(given, family, title, suffix)
 
 
 def _after_title(text: str, title: str) -> str:
@@ -143,7 +161,7 @@ def _name_text(value: str | None) -> str:
     an e-mail address typed into a name box is no name."""
     if not value:
         return ""
-    text = strip_symbols(value)
+    text = strip_symbols(value[:_MAX_NAME])
     text = _DISPLAY_TAIL.split(text, maxsplit=1)[0]
     text = text.strip().strip("\"'‘’“”`").strip()
     return "" if "@" in text else text

@@ -25,6 +25,7 @@ FROM_SPREADSHEET = "from_spreadsheet"  # a float cell ("4155550134.0"): read, an
 
 _SCIENTIFIC = re.compile(r"^[+-]?(\d+)(?:[.,](\d+))?[eE]\+?(\d{1,2})$")
 _FLOAT_CELL = re.compile(r"^\+?(\d{6,})[.,]0+$")
+_MAX_PHONE_FIELD = 200  # characters of a phone field searched for labelled numbers
 _LABEL_AFTER = re.compile(r"\s*[(\[]\s*([^)\]\d]{1,20}?)\s*[)\]]")
 _MOBILE_LABEL = re.compile(r"(?:^|[^a-z])(m|mob|mobile|mobil|cell|cellular|c|handy|gsm|portable|port|cel|"
                            r"celular|móvil|movil|natel)\s*(?:phone|no\.?|number|nr\.?|#)?\s*[.:)\]]?\s*$", re.I)
@@ -98,6 +99,7 @@ def labelled_numbers(text: str, region: str | None) -> list[tuple[PhoneKind, str
 
 def split_phone_field(text: str, region: str | None) -> tuple[str | None, str | None]:
     """(work number, mobile) written in one field; a lone number stays the field's own number."""
+    text = text[:_MAX_PHONE_FIELD]
     numbers = labelled_numbers(text, region) if re.search(r"\d.*[|/;,\n].*\d|[a-zA-Z]", text) else []
     if not numbers:
         return text, None

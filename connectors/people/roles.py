@@ -47,6 +47,17 @@ QUALIFIERS = frozenset({
 _SEPARATORS = re.compile(r"[._\-]+")
 
 
+def is_role_name(first: str | None, last: str | None) -> bool:
+    """A display name that names a function, not a person: "Sales Team", "Customer Service", "Info"."""
+    words = [w for w in re.split(r"[\W_]+", f"{first or ''} {last or ''}".casefold()) if w]
+    joined = "".join(words)
+    return bool(words) and (joined in ROLE_WORDS or all(w in ROLE_WORDS or w in QUALIFIERS or w in _GROUP_WORDS
+                                                        for w in words))
+
+
+_GROUP_WORDS = frozenset({"customer", "client", "the", "our", "of", "and", "department", "desk"})
+
+
 def is_role_address(email: str | None) -> bool:
     """True for a function or group mailbox: info@, sales.uk@, support-team@, kontakt@, noreply@."""
     if not email or "@" not in email:

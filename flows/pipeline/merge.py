@@ -41,11 +41,16 @@ def merge_leads(leads: Sequence[Lead]) -> Lead:
             if name in _SPELLED_FIELDS and isinstance(value, str):
                 value = better_text(getattr(merged, name), value)
             setattr(merged, name, value)
+        if later.phone:
+            merged.phone_extension = later.phone_extension  # an extension belongs to its number
         merged.inquiry = merged_inquiry(merged.inquiry, later)
         merged.events = [*merged.events, *later.events]
         merged.custom = {**merged.custom, **later.custom}
+        for name in ("phone", "mobile_phone"):
+            if getattr(later, name) and f"{name}_as_written" not in later.custom:
+                merged.custom.pop(f"{name}_as_written", None)  # read at last: the unreadable copy is history
         merged.product_interest = sorted({*merged.product_interest, *later.product_interest})
-        merged.phone_flags = list(dict.fromkeys([*merged.phone_flags, *later.phone_flags]))
+        merged.phone_flags = merged_flags(merged.phone_flags, later)
         merged.submission_ids = [*merged.submission_ids, *later.submission_ids]
     return merged
 
@@ -71,6 +76,14 @@ def better_text(current: str | None, later: str) -> str:
     if old.startswith(new):
         return current  # "Acme Robotics" after "Acme Robotics Inc.": cut short, not renamed
     return later
+
+
+def merged_flags(current: list[str], later: Lead) -> list[str]:
+    """Flags of a number stay while no later submission speaks of that number again."""
+    spoken = {flag.split(":", 1)[0] for flag in later.phone_flags}
+    spoken |= {name for name in ("phone", "mobile_phone") if getattr(later, name)}
+    kept = [flag for flag in current if flag.split(":", 1)[0] not in spoken]
+    return list(dict.fromkeys([*kept, *later.phone_flags]))
 
 
 def merged_inquiry(current: str | None, later: Lead) -> str | None:

@@ -188,3 +188,39 @@ def test_a_signature_with_email_and_phone_labels_is_not_a_form() -> None:
     lead = lead_of(message.as_bytes())
     assert (lead.inquiry, lead.first_name, lead.last_name, lead.company, lead.phone) == (
         "Do you support HubSpot?", "Jane", "Doe", "Acme Robotics", "+14155550134")
+
+
+@pytest.mark.timeout(60)  # a hang guard: quotequail's time grows with the square of header-like lines
+@pytest.mark.parametrize("body", [
+    "Name: x\n" * 5000,
+    "---------- Forwarded message ---------\nFrom: A <a@x.example>\nDate: Mon\nSubject: s\n\n" + "Name: x\n" * 5000,
+    "---------- Forwarded message ---------\n" + "From: a@x.example\nSent: Mon\n" * 3000,
+    "> quoted\n" * 20000,
+])
+def test_hostile_bodies_are_read_in_bounded_time(body: str) -> None:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "A <a@b.example>", "s@ourco.example", "x"
+    message.set_content(body)
+    assert extract(message.as_bytes(), frozenset({"ourco.example"})).kind == "lead"
+
+
+@pytest.mark.parametrize(("marker", "header"), [
+    ("---------- Forwarded message ---------", "From: Raj Patel <raj@prospect.example>\nDate: Mon, 2 Mar 2026"),
+    ("-------- Forwarded Message --------",
+     "Subject: Demo\nDate: Mon, 2 Mar 2026\nFrom: Raj Patel <raj@prospect.example>"),
+    ("-----Original Message-----", "From: Raj Patel [mailto:raj@prospect.example]\nSent: Monday, March 2, 2026"),
+    ("________________________________", "From: Raj Patel <raj@prospect.example>\nSent: Monday, March 2, 2026"),
+    ("Begin forwarded message:", "From: Raj Patel <raj@prospect.example>\nDate: 2 March 2026 at 09:14"),
+    ("---------- Weitergeleitete Nachricht ---------", "Von: Raj Patel <raj@prospect.example>\nDate: Mo., 2. März"),
+    ("---------- Message transféré ---------", "De : Raj Patel <raj@prospect.example>\nDate: lun. 2 mars 2026"),
+    ("", "Von: Raj Patel <raj@prospect.example>\nGesendet: Montag, 2. März 2026 09:14"),
+])
+def test_forward_styles(marker: str, header: str) -> None:
+    body = f"Please take this one.\n\n{marker}\n{header}\nSubject: Demo\nTo: Tom <tom@ourco.example>\n\n" \
+           "Can we get a demo?\nWe have 40 reps.\n\nThanks,\nRaj\n"
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "Tom <tom@ourco.example>", "x@ourco.example", "Fwd: Demo"
+    message.set_content(body)
+    parsed = extract(message.as_bytes(), frozenset({"ourco.example"}))
+    assert (parsed.reason, parsed.fields["email"], parsed.fields["inquiry"]) == (
+        "forwarded inquiry", "raj@prospect.example", "Can we get a demo?\nWe have 40 reps.")

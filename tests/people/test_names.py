@@ -38,6 +38,8 @@ RAW = RawSubmission(source="t", source_record_id="1", received_at=datetime(2026,
     ("Jane Doe", None, None, PersonName("Jane", "Doe")),
     (None, None, "Anna Maria Schmidt", PersonName("Anna Maria", "Schmidt")),
     (None, None, "Madonna", PersonName("Madonna", None)),
+    ("Jane Doe", "Doe", None, PersonName("Jane", "Doe")),
+    ("Jane Doe", "Jane Doe", None, PersonName("Jane", "Doe")),
     # case kept when written well, fixed when all-caps or all-lower
     ("Bob", "O'Brien", None, PersonName("Bob", "O'Brien")),
     ("Angus", "MacLeod", None, PersonName("Angus", "MacLeod")),

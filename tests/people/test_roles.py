@@ -36,6 +36,18 @@ def test_flag_on_the_lead() -> None:
     assert build_lead(RAW, {"email": "jane@globex.example"}).role_address is False
 
 
+@pytest.mark.parametrize(("email", "full_name", "first", "last"), [
+    ("sales@globex.example", "Sales Team", None, None),
+    ("support@globex.example", "Customer Service", None, None),
+    ("info@globex.example", "Info", None, None),
+    ("info@globex.example", "Jane Doe", "Jane", "Doe"),  # a person answering the shared mailbox
+    ("jane@globex.example", "Sales Team", "Sales", "Team"),  # a person's own address: their name as given
+])
+def test_a_mailbox_name_is_not_a_person(email: str, full_name: str, first: str | None, last: str | None) -> None:
+    lead = build_lead(RAW, {"email": email, "full_name": full_name})
+    assert (lead.first_name, lead.last_name) == (first, last)
+
+
 RULES = """\
 version: 1
 scoring:

@@ -43,6 +43,20 @@ def test_later_submission_does_not_bring_a_worse_copy(field: str, first: str, la
     assert getattr(merged, field) == expected
 
 
+def test_an_extension_goes_with_its_number() -> None:
+    merged = merge_leads([lead(0, phone="415 555 0134 x 22"), lead(5, phone="415 555 0199")])
+    assert (merged.phone, merged.phone_extension) == ("+14155550199", None)
+    merged = merge_leads([lead(0, phone="415 555 0134 x 22"), lead(5, company="Acme")])
+    assert (merged.phone, merged.phone_extension) == ("+14155550134", "22")
+
+
+def test_a_number_read_later_clears_its_old_flag() -> None:
+    merged = merge_leads([lead(0, phone="3.12457E+10"), lead(5, company="Acme")])
+    assert merged.phone_flags == ["phone:spreadsheet_mangled"]
+    merged = merge_leads([lead(0, phone="3.12457E+10"), lead(5, phone="+1 415 555 0134")])
+    assert (merged.phone, merged.phone_flags, "phone_as_written" in merged.custom) == ("+14155550134", [], False)
+
+
 def test_a_reply_does_not_replace_the_original_inquiry() -> None:
     merged = merge_leads([lead(9, source="imap:sales", inquiry="Thanks, Tuesday works."),
                           lead(0, inquiry="We need routing for 40 reps.\nCan we see a demo?")])

@@ -22,6 +22,16 @@ _BLOCK_TAGS = {"p", "div", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tabl
                "hr", "pre", "section", "article", "header", "footer"}
 _REPLY_LANGUAGES = ["en", "de", "fr", "es", "it", "nl", "sv", "da", "pl", "cs"]
 _MAX_FORWARD_DEPTH = 5
+_UNWRAP_WINDOW = 4000
+# Where a forwarded original may start (Gmail, Thunderbird, Outlook, Apple Mail, in a few languages);
+# only then is quotequail asked, and only from there on.
+_FORWARD_HINT = re.compile(
+    r"^[> \t]*(?:-{2,}\s*(?:forwarded message|original message|weitergeleitete nachricht|ursprüngliche nachricht|"
+    r"message transféré|message d'origine|mensaje reenviado|mensaje original|messaggio inoltrato|"
+    r"doorgestuurd bericht|vidarebefordrat meddelande)|begin forwarded message|anfang der weitergeleiteten|"
+    r"_{10,}[ \t]*$|\*?(?:from|von|de|da|van|från|fra)\*?[ \t]*:[^\n]*\n[> \t]*\*?(?:sent|date|gesendet|datum|"
+    r"envoyé|enviado|inviato|verzonden|skickat|sendt)\*?[ \t]*:)", re.I | re.M)
+_MAX_ANALYSED = 32000  # characters of a body read for replies and signatures (a CRM description holds 32k)
 
 
 class _TextFromHtml(HTMLParser):
@@ -130,17 +140,26 @@ def attached_original(message: EmailMessage) -> EmailMessage | None:
 
 
 def inline_original(text: str) -> Original | None:
-    """The innermost original of an inline forward (a forward of a forward is unwrapped again)."""
+    """The innermost original of an inline forward (a forward of a forward is unwrapped again).
+
+    quotequail's time grows with the square of the header-like lines it is given, so it only sees
+    a window from the first forward marker on; a longer forwarded text is cut after its header block.
+    """
     found: Original | None = None
     for _ in range(_MAX_FORWARD_DEPTH):
-        unwrapped = quotequail.unwrap(text)
+        hint = _FORWARD_HINT.search(text)
+        if hint is None:
+            break
+        start = text.rfind("\n", 0, hint.start()) + 1
+        window = text[start:start + _UNWRAP_WINDOW]
+        unwrapped = quotequail.unwrap(window)
         if not unwrapped or unwrapped.get("type") != "forward":
             break
         sender = address(unwrapped.get("from"))
         if sender is None:
             break
-        inner = tidy_lines(unwrapped.get("text") or "") or _after_header_block(text, sender[1])
-        text = inner
+        inner = tidy_lines(unwrapped.get("text") or "") if len(text) - start <= _UNWRAP_WINDOW else ""
+        text = inner or _after_header_block(text[start:], sender[1])
         found = Original(sender=sender, text=text, sent=unwrapped.get("date"))
     return found
 
@@ -167,6 +186,7 @@ def split_reply(text: str) -> Reply:
     """The newest part of a message (quoted history dropped) and its signature block."""
     if not text.strip():
         return Reply("", "")
+    text = text[:_MAX_ANALYSED]
     # keep_hyphen_lists: a "- item" line is part of what the person asked, not a signature marker.
     parsed = ReplyMessage(text=text, languages=list(_REPLY_LANGUAGES), keep_hyphen_lists=True).read()
     replies = parsed.replies

@@ -76,18 +76,18 @@ def has_email_label(text: str) -> bool:
     return "email" in labels and bool(labels.keys() & {"full_name", "first_name", "last_name", "inquiry"})
 
 
-def form_fields(text: str, reply_to: tuple[str, str] | None) -> dict[str, object]:
-    """Lead fields of a notification; the visitor's Reply-To fills a missing name or address."""
+def form_fields(text: str, reply_to: tuple[str, str] | None) -> tuple[dict[str, object], dict[str, str]]:
+    """(lead fields, other labels) of a notification; the visitor's Reply-To fills a missing name or address."""
     labels, extra = form_labels(text)
-    fields: dict[str, object] = {"custom": extra, "attribution": {"source": "email"}}
+    attribution: dict[str, str] = {"source": "email"}
+    fields: dict[str, object] = {"attribution": attribution}
     for field, value in labels.items():
-        head, _, tail = field.partition(".")
-        if tail:
-            fields.setdefault(head, {})[tail] = value  # type: ignore[index]
+        if field.startswith("attribution."):
+            attribution[field.split(".", 1)[1]] = value
         else:
             fields[field] = value
     if reply_to is not None:
         fields.setdefault("email", reply_to[1])
         if not any(k in fields for k in ("full_name", "first_name", "last_name")) and reply_to[0]:
             fields["full_name"] = reply_to[0]
-    return fields
+    return fields, extra

@@ -116,12 +116,13 @@ def extract(raw: bytes, own_domains: frozenset[str]) -> ParsedMail:
     if kind == "skip":
         return parsed
     text = body_text(message)
-    fields: dict[str, object] = {"attribution": {"source": "email"}, "custom": {"subject": subject}}
+    fields: dict[str, object] = {"attribution": {"source": "email"}}
+    custom: dict[str, object] = {"subject": subject}
     original = forwarded_original(message) if reason == "forwarded inquiry" else None
     if reason == "form notification" or (original and has_email_label(original.text)):
         reply_to = None if original else address(str(message.get("Reply-To", "")))
-        fields = form_fields(original.text if original else text, reply_to)
-        fields["custom"] = {**fields["custom"], "subject": subject}  # type: ignore[dict-item]
+        fields, extra = form_fields(original.text if original else text, reply_to)
+        custom = {**extra, **custom}
     else:
         person = (original.sender if original else None) or address(str(message.get("Reply-To", ""))) or \
             address(str(message.get("From", "")))
@@ -130,8 +131,8 @@ def extract(raw: bytes, own_domains: frozenset[str]) -> ParsedMail:
         fields.update(_written_fields(original.text if original else text, person))
     forwarder = address(str(message.get("From", ""))) if original is not None else None
     if forwarder is not None:
-        fields["custom"] = {**fields["custom"], "forwarded_by": forwarder[1]}  # type: ignore[dict-item]
-    parsed.fields = fields
+        custom["forwarded_by"] = forwarder[1]
+    parsed.fields = {**fields, "custom": custom}
     return parsed
 
 
