@@ -15,6 +15,10 @@ HandoffKindName = Literal["routed", "mql", "rerouted", "nurture_followup"]
 HANDOFF_KINDS: tuple[HandoffKindName, ...] = ("routed", "mql", "rerouted", "nurture_followup")
 
 
+def _person_kinds() -> list[HandoffKindName]:
+    return ["routed", "mql", "rerouted"]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -28,7 +32,7 @@ class TaskSpec(_Strict):
 
 class SlaRule(_Strict):
     id: str = Field(description="Shown in reminders, the ledger and `leadsync sla`.")
-    kinds: list[HandoffKindName] = Field(default_factory=lambda: ["routed", "mql", "rerouted"],
+    kinds: list[HandoffKindName] = Field(default_factory=_person_kinds,
                                          description="Hand-off kinds (stages) this SLA applies to.")
     sources: list[str] = Field(default_factory=list,
                                description="Lead sources (e.g. forms:demo-request); empty: every source. "
@@ -82,7 +86,7 @@ class FollowUp(_Strict):
     tasks: dict[HandoffKindName, TaskSpec] = Field(default_factory=_default_tasks,
                                                    description="Follow-up task per hand-off kind; a kind "
                                                                "left out gets no task.")
-    notify: list[HandoffKindName] = Field(default_factory=lambda: ["routed", "mql", "rerouted"],
+    notify: list[HandoffKindName] = Field(default_factory=_person_kinds,
                                           description="Hand-off kinds the owner is told about.")
     sla: list[SlaRule] = Field(default_factory=list, description="First match wins.")
     escalation: Escalation = Field(default_factory=Escalation)
