@@ -54,5 +54,19 @@ class HttpClient:
 
         return call_with_retries(attempt, self._policy)
 
+    def post_json(self, url: str, body: Any) -> httpx.Response:
+        """POST a JSON body; the response on success, else the classified error (retried per the policy)."""
+
+        def attempt() -> httpx.Response:
+            try:
+                response = self._client.post(url, json=body)
+            except httpx.TransportError as exc:
+                raise RetriableError(f"POST {redact(url)}: {type(exc).__name__}", code="NETWORK") from None
+            if response.is_success:
+                return response
+            raise (self._classify(response) if self._classify else None) or default_error(response)
+
+        return call_with_retries(attempt, self._policy)
+
     def close(self) -> None:
         self._client.close()

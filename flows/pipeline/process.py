@@ -18,6 +18,7 @@ from connectors.records import Decision, Lead, OutcomeStatus, RawSubmission, Rec
 from connectors.redaction import redact
 from connectors.sources.base import Prefetching, Source
 from flows.config.models import ProcessingConfig
+from flows.handoff.derive import record_settled
 from flows.pipeline.merge import group_by_key, merge_leads
 from flows.state import DeadLetter, InboxRow, LedgerEntry, StateStore
 from rules import DecisionContext, RotationState, Ruleset
@@ -194,7 +195,7 @@ def _settle(ctx: ProcessContext, items: Sequence[PlanItem], outcomes: Sequence[R
         ledger.append({"lead_key": key, "ruleset_version": item.decision.ruleset_version,
                        "outcome": outcome.status.value, "crm_id": outcome.crm_id,
                        "decision": item.decision.model_dump(mode="json")})
-    ctx.store.record_decisions(ctx.run_id, ledger)
+    record_settled(ctx.store, ctx.run_id, ctx.ruleset, items, outcomes, ledger, ctx.now())  # + hand-offs, one txn
     ctx.store.add_dead_letters(letters)
     ctx.store.set_inbox_status(list(done), "done", lead_keys=done)
     ctx.store.set_inbox_status(retry, "pending", error="CRM rejected the record with a transient error")

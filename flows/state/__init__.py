@@ -1,4 +1,4 @@
-"""The state store: inbox, cursors, dead letters, decisions and rotation ledgers, runs.
+"""The state store: inbox, cursors, dead letters, decisions and rotation ledgers, runs, hand-off outbox.
 
 SQLAlchemy Core over a SQLite file by default (embedded) or PostgreSQL by URL when several
 Prefect workers share the work.
@@ -12,12 +12,13 @@ from flows.state.dead_letters import DeadLetter, DeadLetterRow, DeadLetterStore
 from flows.state.engine import describe_connection_error, open_engine, safe_url
 from flows.state.inbox import InboxRow, InboxStore
 from flows.state.ledgers import LedgerEntry, LedgerStore
+from flows.state.outbox import OutboxStore
 from flows.state.schema import metadata
 
 __all__ = ["DeadLetter", "DeadLetterRow", "InboxRow", "LedgerEntry", "StateStore"]
 
 
-class StateStore(InboxStore, DeadLetterStore, LedgerStore):
+class StateStore(InboxStore, DeadLetterStore, LedgerStore, OutboxStore):
     """All durable state of leadsync behind one object."""
 
     def __init__(self, url: str) -> None:
