@@ -7,6 +7,7 @@ Messages are redacted: URLs often carry access tokens.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -17,6 +18,17 @@ from connectors.redaction import redact
 from connectors.retry import DEFAULT_POLICY, RetryPolicy, call_with_retries
 
 Classifier = Callable[[httpx.Response], LeadsyncError | None]
+
+
+class _RedactingFilter(logging.Filter):
+    """httpx logs every request's full URL at INFO; URLs carry secrets (Slack webhooks, access tokens)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact(record.getMessage()), None
+        return True
+
+
+logging.getLogger("httpx").addFilter(_RedactingFilter())
 
 
 def default_error(response: httpx.Response) -> LeadsyncError:

@@ -73,11 +73,11 @@ class LocalTasks:
         with self.engine.connect() as conn:
             for start in range(0, len(ids), LOOKUP_CHUNK):
                 chunk = ids[start:start + LOOKUP_CHUNK]
-                done: dict[int, Any] = dict(conn.execute(
+                done: dict[int, Any] = {lead_id: when for lead_id, when in conn.execute(
                     select(_tasks.c.lead_id, func.max(_tasks.c.completed_at)).where(
                         _tasks.c.lead_id.in_(chunk), _tasks.c.status == "completed",
                         _tasks.c.completed_at >= since.astimezone(UTC).replace(tzinfo=None),
-                    ).group_by(_tasks.c.lead_id)).tuples())
+                    ).group_by(_tasks.c.lead_id))}
                 for row in conn.execute(select(_leads.c.id, _leads.c.status, _leads.c.owner)
                                         .where(_leads.c.id.in_(chunk))):
                     states[str(row.id)] = TouchState(crm_id=str(row.id), status=row.status, owner=row.owner,

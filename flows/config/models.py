@@ -19,6 +19,7 @@ from connectors.sources.meta_lead_ads import MetaLeadAdsConfig
 from connectors.sources.meta_webhook import MetaWebhookConfig
 from connectors.sources.webhook_forms import JsonHookConfig, WebflowConfig
 from connectors.sources.webhooks import GoogleAdsConfig, TypeformConfig, WebFormConfig
+from flows.config.notify import NotifyConfig
 from flows.config.secrets import SecretRef
 
 
@@ -140,6 +141,7 @@ class AppConfig(_Strict):
     processing: ProcessingConfig = Field(default_factory=ProcessingConfig)
     schedule: ScheduleConfig | None = None
     receiver: ReceiverConfig = Field(default_factory=ReceiverConfig)
+    notify: NotifyConfig | None = Field(default=None, description="Owner and team notifications (hand-offs, SLA).")
 
     @model_validator(mode="after")
     def _unique_source_names(self) -> AppConfig:

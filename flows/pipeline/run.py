@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from connectors.errors import LeadsyncError
 from connectors.sources.base import Source
 from flows.pipeline.capture import CaptureResult, capture_source_safely
+from flows.pipeline.followup import prepare_follow_through
 from flows.pipeline.process import BatchResult, ProcessContext, process_next_batch
 from flows.pipeline.runtime import Runtime
 from flows.pipeline.summary import RunSummary
@@ -32,6 +33,7 @@ def run_sync(runtime: Runtime, *, capture: bool = True, process: bool = True,
              only_sources: Iterable[str] | None = None, capture_fn: CaptureFn = capture_source_safely,
              process_fn: ProcessFn = process_next_batch) -> RunSummary:
     store = runtime.store
+    follow = prepare_follow_through(runtime) if process else None  # a bad notify config fails before capture
     store.release_dead_claims()
     run_id = store.start_run("sync")
     summary = RunSummary(run_id=run_id)
@@ -47,9 +49,14 @@ def run_sync(runtime: Runtime, *, capture: bool = True, process: bool = True,
                 summary.add_batch(batch)
                 if batch.stopped:
                     break
+            if follow is not None:  # tasks, notifications, SLA checks; also when a batch stopped
+                summary.followup = follow.run_safely(run_id)
     except (LeadsyncError, KeyboardInterrupt) as exc:
         store.finish_run(run_id, "failed", summary.metrics(), error=str(exc))
         raise
+    finally:
+        if follow is not None:
+            follow.close()
     status = "stopped" if summary.stopped else "completed"
     store.finish_run(run_id, status, summary.metrics())
     return summary

@@ -29,6 +29,7 @@ class RunSummary:
     test: int = 0
     requeued: int = 0
     stopped: str | None = None
+    followup: dict[str, Any] | None = None  # follow-through counts (tasks, messages, SLA steps)
 
     def add_batch(self, batch: BatchResult) -> None:
         self.batches += 1
@@ -55,6 +56,7 @@ class RunSummary:
             "qualification": dict(self.qualification), "mqls": self.mqls, "owners": dict(self.owners),
             "lists": dict(self.lists), "dead_letters": len(self.rejections), "spam": self.spam,
             "test": self.test, "requeued": self.requeued, "stopped": self.stopped,
+            **({"followup": self.followup} if self.followup is not None else {}),
         }
 
     def render(self, console: Console) -> None:

@@ -8,8 +8,8 @@ import ipaddress
 import ssl
 import threading
 from dataclasses import dataclass, field
-from email import message_from_bytes
-from email.message import Message
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,7 @@ def make_self_signed_cert(folder: Path) -> tuple[Path, Path]:
 class Received:
     mail_from: str
     rcpt_tos: list[str]
-    message: Message
+    message: EmailMessage
     tls: bool
     login: str | None
 
@@ -69,7 +69,7 @@ class _Handler:
         login = session.auth_data.login.decode() if isinstance(session.auth_data, LoginPassword) else None
         with self.lock:
             self.messages.append(Received(str(envelope.mail_from), list(envelope.rcpt_tos),
-                                          message_from_bytes(content), session.ssl is not None, login))
+                                          message_from_bytes(content, _class=EmailMessage, policy=policy.default), session.ssl is not None, login))
         return "250 Message accepted for delivery"
 
 
