@@ -67,9 +67,10 @@ class _Handler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.content if isinstance(envelope.content, bytes) else str(envelope.content).encode()
         login = session.auth_data.login.decode() if isinstance(session.auth_data, LoginPassword) else None
+        message = message_from_bytes(content, _class=EmailMessage, policy=policy.default)
         with self.lock:
-            self.messages.append(Received(str(envelope.mail_from), list(envelope.rcpt_tos),
-                                          message_from_bytes(content, _class=EmailMessage, policy=policy.default), session.ssl is not None, login))
+            self.messages.append(Received(str(envelope.mail_from), list(envelope.rcpt_tos), message,
+                                          session.ssl is not None, login))
         return "250 Message accepted for delivery"
 
 
