@@ -295,3 +295,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+from flows import sla_cli as _sla_cli  # noqa: E402, F401 - registers `leadsync sla`
