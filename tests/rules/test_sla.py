@@ -105,3 +105,9 @@ def test_bad_followup_section_names_path_and_line(section: dict[str, Any], messa
         followup(**section)
     text = str(caught.value)
     assert message in text and "rules.yaml:" in text
+
+
+def test_team_lead_of_an_unknown_team_is_reported_with_its_line() -> None:
+    with pytest.raises(ConfigError) as caught:
+        followup(escalation={"team_leads": {"nobody": "lead@ourco.example"}})
+    assert "followup.escalation.team_leads.nobody: unknown team 'nobody'" in str(caught.value)
