@@ -88,6 +88,9 @@ class RunSummary:
             for record, code, message in self.rejections:
                 rejected.add_row(record, code, message)
             console.print(rejected)
+        if self.followup:
+            console.print("Follow-through: " + ", ".join(f"{name.replace('_', ' ')} {value}"
+                                                         for name, value in self.followup.items()), highlight=False)
         if self.stopped:
             console.print(f"[yellow]Stopped early: {self.stopped}. Unprocessed leads stay in the inbox.[/yellow]")
 
