@@ -176,3 +176,29 @@ def test_slack_rate_limit_waits_for_retry_after(followup_env: FollowupEnv) -> No
     assert waiting and len(followup_env.slack.posts) == 0  # the rest of the channel waits too
     follow_at(followup_env.config, datetime.now(UTC) + timedelta(seconds=31))
     assert len(followup_env.slack.posts) == len(rows)
+
+
+def test_never_rerouted_to_an_unavailable_rep(followup_env: FollowupEnv) -> None:
+    sync(followup_env.config)
+    runtime = build_runtime(followup_env.config)
+    ignored = next(h for h in runtime.store.handoff_rows() if h.handoff.team == "enterprise")
+    runtime.close()
+    # After the hand-off both enterprise reps go on leave: nobody can take the lead over.
+    rules_path = followup_env.config.parent / "rules.yaml"
+    away = "{timezone: UTC, out_of_office: [[2026-01-01, 2027-12-31]]}"
+    rules_path.write_text(rules_path.read_text().replace(
+        "  reps:\n", f"  reps:\n    alice@ourco.example: {away}\n", 1).replace(
+        "bob@ourco.example: {timezone: Europe/Stockholm, out_of_office: [[2026-07-01, 2026-07-31]]}",
+        f"bob@ourco.example: {away}"))
+    assert ignored.due_at is not None
+    metrics = follow_at(followup_env.config, ignored.due_at + timedelta(hours=3))
+    runtime = build_runtime(followup_env.config)
+    try:
+        row = next(h for h in runtime.store.handoff_rows() if h.handoff.key == ignored.handoff.key)
+        assert row.status == "open" and row.escalation_level == 2  # reminded and escalated, not moved
+        assert not any(h.handoff.kind == "rerouted" and h.handoff.lead_key == ignored.handoff.lead_key
+                       for h in runtime.store.handoff_rows())
+        assert not any(r["method"].startswith("reassigned") for r in runtime.store.rotation_ledger_rows())
+    finally:
+        runtime.close()
+    assert metrics["reroutes"] == 0
