@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -13,7 +14,7 @@ import yaml
 from tests.support.slack_server import SlackTestServer
 from tests.support.smtp_server import SmtpTestServer
 
-FOLLOWUP = {
+FOLLOWUP: dict[str, Any] = {
     "tasks": {"routed": {"subject": "Follow up with {name}"}, "mql": {"subject": "MQL: {name}"},
               "rerouted": {"subject": "Re-routed: {name}", "priority": "high"},
               "nurture_followup": {"subject": "Check in with {name}", "priority": "low"}},

@@ -22,7 +22,8 @@ from tests.emulators.salesforce import SalesforceEmulator
 from tests.handoff.conftest import FOLLOWUP
 from tests.support.smtp_server import SmtpTestServer
 
-SECTION = yaml.safe_dump({"followup": FOLLOWUP}, sort_keys=False)
+SECTION = yaml.safe_dump({"followup": {**FOLLOWUP, "escalation": {
+    **FOLLOWUP["escalation"], "team_leads": {"reps": "lead@ourco.example"}}}}, sort_keys=False)
 
 
 def notify(smtp: SmtpTestServer) -> dict[str, object]:
