@@ -25,7 +25,8 @@ def rules(**followup: Any) -> Ruleset:
                             "reps": {ALICE: {"timezone": "Europe/Stockholm", "working_hours": "09:00-17:00",
                                              "working_days": ["mon", "tue", "wed", "thu", "fri"]}},
                             "default": {"queue": "Unassigned"}},
-                   followup={**FOLLOWUP, **followup})
+                   followup={**FOLLOWUP, "escalation": {**FOLLOWUP["escalation"], "team_leads": {"t": BOB}},
+                             **followup})
 
 
 @pytest.fixture
