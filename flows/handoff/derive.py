@@ -31,9 +31,11 @@ def _kind(item: PlanItem, owner: str, latest: HandoffRow | None,
     transition = item.decision.transition
     if transition is not None and transition.to_stage == "mql":
         anchor = transition.at.isoformat()
-        if latest is None or latest.handoff.key != handoff_key(item.lead.lead_key, "mql", owner, anchor):
-            return "mql", anchor
-        return None
+        if latest is not None and (latest.handoff.key == handoff_key(item.lead.lead_key, "mql", owner, anchor)
+                                   or (latest.handoff.kind == "mql" and latest.status == "open"
+                                       and latest.handoff.owner.lower() == owner.lower())):
+            return None  # the same MQL hand-off again (retry), or one still waiting for its first touch
+        return "mql", anchor
     if latest is not None and latest.handoff.owner.lower() == owner.lower():
         return None  # already handed to this owner
     crm_owner = item.existing.owner if item.existing else None

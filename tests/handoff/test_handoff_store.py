@@ -146,3 +146,13 @@ def test_nurture_cadence_until_the_stage_changes(store: StateStore) -> None:
     assert store.due_nurture(NOW + timedelta(days=59)) == []  # same owner: the clock keeps running
     settle(store, rs, [item(1, stage="mql")], OutcomeStatus.UPDATED, now=NOW + timedelta(days=41))
     assert store.due_nurture(NOW + timedelta(days=400)) == []
+
+
+def test_an_mql_transition_seen_again_while_the_mql_handoff_is_open_is_not_a_new_one(store: StateStore) -> None:
+    rs = rules()
+    settle(store, rs, [item(3, transition=True)])
+    again = item(3, transition=True, crm_owner=ALICE)  # re-derived after a crash, with a later transition time
+    assert again.decision.transition is not None
+    again.decision.transition.at = NOW + timedelta(minutes=3)
+    settle(store, rs, [again], OutcomeStatus.UNCHANGED, now=NOW + timedelta(minutes=3))
+    assert [h.handoff.kind for h in store.handoff_rows()] == ["mql"]
