@@ -7,6 +7,7 @@ Messages are redacted: URLs often carry access tokens.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -17,6 +18,17 @@ from connectors.redaction import redact
 from connectors.retry import DEFAULT_POLICY, RetryPolicy, call_with_retries
 
 Classifier = Callable[[httpx.Response], LeadsyncError | None]
+
+
+class _RedactingFilter(logging.Filter):
+    """httpx logs every request's full URL at INFO; URLs carry secrets (Slack webhooks, access tokens)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact(record.getMessage()), None
+        return True
+
+
+logging.getLogger("httpx").addFilter(_RedactingFilter())
 
 
 def default_error(response: httpx.Response) -> LeadsyncError:
@@ -51,6 +63,20 @@ class HttpClient:
                     raise RetriableError(f"GET {redact(url)}: response is not JSON", code="BAD_RESPONSE") from None
             error = (self._classify(response) if self._classify else None) or default_error(response)
             raise error
+
+        return call_with_retries(attempt, self._policy)
+
+    def post_json(self, url: str, body: Any) -> httpx.Response:
+        """POST a JSON body; the response on success, else the classified error (retried per the policy)."""
+
+        def attempt() -> httpx.Response:
+            try:
+                response = self._client.post(url, json=body)
+            except httpx.TransportError as exc:
+                raise RetriableError(f"POST {redact(url)}: {type(exc).__name__}", code="NETWORK") from None
+            if response.is_success:
+                return response
+            raise (self._classify(response) if self._classify else None) or default_error(response)
 
         return call_with_retries(attempt, self._policy)
 

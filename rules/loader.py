@@ -98,6 +98,11 @@ def _cross_references(spec: RulesFile, doc: YamlDocument) -> list[str]:
     for rep in routing.reps:
         if rep != rep.lower():
             problems.append(f"{doc.where(['routing', 'reps', rep])}: write rep e-mails in lower case")
+    if spec.followup is not None:
+        for team_name in spec.followup.escalation.team_leads:
+            if team_name not in routing.teams:
+                problems.append(f"{doc.where(['followup', 'escalation', 'team_leads', team_name])}: unknown team "
+                                f"'{team_name}' (teams: {', '.join(routing.teams) or 'none'})")
     for index, test in enumerate(spec.tests):
         unknown = set(test.expect) - EXPECT_KEYS
         if unknown:

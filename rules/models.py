@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from rules.followup import FollowUp
+
 Condition = dict[str, Any]
 """A condition: {field: {operator: value, ...}} or {all: [...]}, {any: [...]}, {not: {...}}."""
 
@@ -159,4 +161,5 @@ class RulesFile(_Strict):
     routing: Routing
     nurture: list[NurtureRule] = Field(default_factory=list)
     statuses: Statuses
+    followup: FollowUp | None = Field(default=None, description="Follow-up tasks, SLAs, escalation, nurture cadence.")
     tests: list[RuleTest] = Field(default_factory=list)

@@ -17,7 +17,7 @@ import typer
 from flows.cli.common import EXIT_CODES_HELP, console, run_app
 
 COMMAND_MODULES = ("validate_cmd", "run_cmd", "deploy_cmd", "receive_cmd", "dead_letters_cmd", "data_cmd",
-                   "prune_cmd", "rescore_cmd", "insights_cmd")
+                   "prune_cmd", "rescore_cmd", "insights_cmd", "sla_cmd")
 
 app = typer.Typer(help="leadsync: capture leads, decide with YAML rules, push to your CRM.",
                   epilog=EXIT_CODES_HELP, no_args_is_help=True, pretty_exceptions_enable=False,

@@ -21,6 +21,7 @@ from connectors.sources.segment import SegmentConfig
 from connectors.sources.sendgrid_events import SendGridConfig
 from connectors.sources.webhook_forms import JsonHookConfig, WebflowConfig
 from connectors.sources.webhooks import GoogleAdsConfig, TypeformConfig, WebFormConfig
+from flows.config.notify import NotifyConfig
 from flows.config.secrets import SecretRef
 
 
@@ -161,6 +162,7 @@ class AppConfig(_Strict):
     schedule: ScheduleConfig | None = Field(default=None, description="When `leadsync deploy` / `serve` run the "
                                             "sync.")
     receiver: ReceiverConfig = Field(default_factory=ReceiverConfig, description="`leadsync receive` defaults.")
+    notify: NotifyConfig | None = Field(default=None, description="Owner and team notifications (hand-offs, SLA).")
 
     @model_validator(mode="after")
     def _unique_source_names(self) -> AppConfig:

@@ -20,6 +20,7 @@ from connectors.records import Decision, Lead, OutcomeStatus, RawSubmission, Rec
 from connectors.redaction import redact
 from connectors.sources.base import Prefetching, Source
 from flows.config.models import ProcessingConfig
+from flows.handoff.derive import record_settled
 from flows.pipeline.isolate import StageError, Stages, push_isolating
 from flows.pipeline.lifecycle import LifecycleBatch, attach_isolating, stamp_event_ids
 from flows.pipeline.merge import group_by_key, merge_leads
@@ -244,7 +245,9 @@ def _settle(ctx: ProcessContext, items: Sequence[PlanItem], outcomes: Sequence[R
                        "decision": item.decision.model_dump(mode="json"), "source": item.lead.source,
                        "campaign": (item.lead.attribution.campaign or "")[:500] or None,
                        "received_at": min(r.raw.received_at for r in rows)})
-    ctx.store.record_decisions(ctx.run_id, ledger, profiles=lifecycle.outcomes(items, outcomes))
+    # The ledger, the profiles' decided state and the hand-offs it causes: one transaction.
+    record_settled(ctx.store, ctx.run_id, ctx.ruleset, items, outcomes, ledger, ctx.now(),
+                   lifecycle.outcomes(items, outcomes))
     ctx.store.add_dead_letters(letters)
     ctx.store.set_inbox_status(list(done), "done", lead_keys=done)
     ctx.store.set_inbox_status(retry, "pending", error="CRM rejected the record with a transient error")

@@ -15,6 +15,7 @@ from typing import Any
 from connectors.crm.plan import PlanItem, plan_changes
 from connectors.errors import QuotaExhaustedError, RetriableError
 from connectors.records import ChangeKind, Decision, OutcomeStatus
+from flows.handoff.derive import record_settled
 from flows.pipeline.lifecycle import RETENTION, LifecycleBatch, keep_days
 from flows.pipeline.process import ROTATION, BatchResult, ProcessContext
 from flows.state import LedgerEntry, Profile
@@ -85,6 +86,8 @@ def decide_profiles(ctx: ProcessContext, profiles: Sequence[Profile], now: datet
             ledger.append({"lead_key": item.lead.lead_key, "ruleset_version": item.decision.ruleset_version,
                            "outcome": outcome.status.value, "crm_id": outcome.crm_id,
                            "decision": item.decision.model_dump(mode="json")})
-    ctx.store.record_decisions(ctx.run_id, ledger, profiles=batch.outcomes(items, outcomes))
+    # Time alone can hand a lead over (an MQL crossed by an expiring negative event, a recycle): the
+    # hand-offs it causes are recorded with the decisions, like the process stage's.
+    record_settled(ctx.store, ctx.run_id, ctx.ruleset, items, outcomes, ledger, now, batch.outcomes(items, outcomes))
     result.decisions = decisions
     return result

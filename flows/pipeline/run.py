@@ -10,6 +10,7 @@ from connectors.redaction import redact
 from connectors.sources.base import Source
 from connectors.sources.webhooks import WebhookSource
 from flows.pipeline.capture import CaptureResult, PageCallback, capture_source_safely
+from flows.pipeline.followup import prepare_follow_through
 from flows.pipeline.process import BatchResult, ProcessContext, process_next_batch
 from flows.pipeline.progress import Reporter
 from flows.pipeline.rescore import rescore_next_batch
@@ -38,6 +39,7 @@ def run_sync(runtime: Runtime, *, capture: bool = True, process: bool = True,
              into: RunSummary | None = None) -> RunSummary:
     """One run. `into` receives the counts as they happen, so a caller still has them if the run raises."""
     store = runtime.store
+    follow = prepare_follow_through(runtime) if process else None  # a bad notify config fails before capture
     store.release_dead_claims()
     run_id = store.start_run("sync")
     summary = into if into is not None else RunSummary(run_id=run_id)
@@ -59,10 +61,15 @@ def run_sync(runtime: Runtime, *, capture: bool = True, process: bool = True,
                 if batch.stopped:
                     break
             rescore_due(ctx, summary, rescore_fn or rescore_next_batch)
+            if follow is not None:  # tasks, notifications, SLA checks; also when a batch stopped
+                summary.followup = follow.run_safely(run_id)
     except (LeadsyncError, KeyboardInterrupt) as exc:
         summary.fatal = redact(f"{getattr(exc, 'code', 'INTERRUPTED')}: {exc}")
         store.finish_run(run_id, "failed", summary.metrics(), error=str(exc))
         raise
+    finally:
+        if follow is not None:
+            follow.close()
     status = "stopped" if summary.stopped else "completed"
     store.finish_run(run_id, status, summary.metrics())
     return summary

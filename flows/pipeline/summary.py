@@ -39,6 +39,7 @@ class RunSummary:
     stopped: str | None = None
     fatal: str | None = None
     fatal_code: str | None = None  # the error code of `fatal` (CONFIG: the run never started)
+    followup: dict[str, Any] | None = None  # follow-through counts (tasks, messages, SLA steps)
 
     def add_batch(self, batch: BatchResult) -> None:
         self.batches += 1
@@ -95,6 +96,7 @@ class RunSummary:
             "dead_letters_by_code": dict(self.rejected_by_code), "spam": self.spam,
             "test": self.test, "events": self.events, "requeued": self.requeued, "rescored": self.rescored,
             "stopped": self.stopped, "fatal": self.fatal,
+            **({"followup": self.followup} if self.followup is not None else {}),
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -126,6 +128,9 @@ class RunSummary:
         _counter_table(console, "Per owner", self.owners)
         _counter_table(console, "Per nurture list", self.lists)
         self._render_rejections(console)
+        if self.followup:
+            console.print("Follow-through: " + ", ".join(f"{name.replace('_', ' ')} {value}"
+                                                         for name, value in self.followup.items()), highlight=False)
         if self.stopped:
             console.print(f"[yellow]Stopped early: {self.stopped}. Unprocessed leads stay in the inbox.[/yellow]")
 

@@ -1,4 +1,4 @@
-"""The state store: inbox, cursors, dead letters, decisions and rotation ledgers, runs, profiles.
+"""The state store: inbox, cursors, dead letters, decisions and rotation ledgers, runs, profiles, hand-off outbox.
 
 SQLAlchemy Core over a SQLite file by default (embedded) or PostgreSQL by URL when several
 Prefect workers share the work.
@@ -14,6 +14,7 @@ from flows.state.engine import describe_connection_error, open_engine, safe_url
 from flows.state.inbox import InboxRow, InboxStore
 from flows.state.ledgers import LedgerEntry, LedgerStore
 from flows.state.migrate import upgrade_to_head
+from flows.state.outbox import OutboxStore
 from flows.state.profile_rows import Profile, ProfileOutcome
 from flows.state.profiles import Attached, ProfileStore
 from flows.state.retention import RetentionStore
@@ -22,7 +23,7 @@ __all__ = ["Attached", "DeadLetter", "DeadLetterRow", "InboxRow", "LedgerEntry",
            "StateStore"]
 
 
-class StateStore(InboxStore, DeadLetterStore, LedgerStore, ProfileStore, RetentionStore):
+class StateStore(InboxStore, DeadLetterStore, LedgerStore, ProfileStore, RetentionStore, OutboxStore):
     """All durable state of leadsync behind one object."""
 
     def __init__(self, url: str) -> None:

@@ -7,6 +7,7 @@ import socket
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Row, select, update
@@ -30,6 +31,14 @@ class LedgerEntry:
     skipped: list[tuple[str, str]]
     rule_id: str | None = None
     reason: str | None = None
+
+
+def write_decisions(conn: Connection, run_id: str, rows: Sequence[Mapping[str, Any]],
+                    profiles: Sequence[ProfileOutcome], now: datetime) -> None:
+    """Decision rows and the profiles' decided state, inside the caller's transaction."""
+    if rows:
+        conn.execute(decisions.insert(), [{**row, "run_id": run_id, "created_at": now} for row in rows])
+    save_outcomes(conn, profiles, now)
 
 
 class LedgerStore:
@@ -96,11 +105,8 @@ class LedgerStore:
         decided state (score, stage, transitions...) is saved in the same transaction."""
         if not rows and not profiles:
             return
-        now = utcnow()
         with self.engine.begin() as conn:
-            if rows:
-                conn.execute(decisions.insert(), [{**row, "run_id": run_id, "created_at": now} for row in rows])
-            save_outcomes(conn, profiles, now)
+            write_decisions(conn, run_id, rows, profiles, utcnow())
 
     def latest_decision(self, lead_key: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:

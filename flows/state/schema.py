@@ -200,3 +200,59 @@ profile_merges = Table(
     Column("at", DateTime(timezone=True), nullable=False),
 )
 Index("ix_profile_merges_profile_id", profile_merges.c.profile_id)
+# Lifecycle follow-through (issue 13): hand-offs with their SLA clock, the outbox of tasks and
+# notifications, and the nurture cadence. Written in the same transaction as the decisions ledger.
+handoffs = Table(
+    "handoffs", metadata,
+    Column("key", String(64), primary_key=True),              # idempotency key of the hand-off
+    Column("lead_key", String(64), nullable=False),
+    Column("kind", String(20), nullable=False),               # routed | mql | rerouted | nurture_followup
+    Column("owner", String(320), nullable=False),
+    Column("team", String(200)),
+    Column("crm_id", String(100)),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("payload", JSON, nullable=False),                  # the Handoff record
+    Column("sla_id", String(100)),
+    Column("due_at", DateTime(timezone=True)),
+    Column("initial_status", String(255)),                    # CRM status at hand-off: "touched" = moved off it
+    Column("status", String(20), nullable=False),             # open | touched | rerouted | closed
+    Column("escalation_level", Integer, nullable=False, default=0),  # 0 none, 1 reminded, 2 team lead told
+    Column("reroutes", Integer, nullable=False, default=0),   # re-routes of this lead before this hand-off
+    Column("touched_at", DateTime(timezone=True)),
+    Column("first_touch_seconds", Integer),                   # hand-off -> first touch, for reports
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_handoffs_lead_key", handoffs.c.lead_key)
+Index("ix_handoffs_status_due", handoffs.c.status, handoffs.c.due_at)
+
+outbox = Table(
+    "outbox", metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("key", String(200), nullable=False),               # idempotency key, stored before any call
+    Column("handoff_key", String(64), nullable=False),
+    Column("channel", String(20), nullable=False),            # task | notify | email | slack
+    Column("recipient", String(320), nullable=False, default=""),
+    Column("purpose", String(20), nullable=False),            # handoff | reminder | escalation
+    Column("payload", JSON, nullable=False),
+    Column("status", String(20), nullable=False),             # pending | sending | sent | dead | skipped
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("external_id", String(100)),
+    Column("last_error", Text),                               # redacted
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    UniqueConstraint("key", name="uq_outbox_key"),
+)
+Index("ix_outbox_status_next", outbox.c.status, outbox.c.next_attempt_at)
+Index("ix_outbox_handoff_key", outbox.c.handoff_key)
+
+nurture_cadence = Table(
+    "nurture_cadence", metadata,
+    Column("lead_key", String(64), primary_key=True),
+    Column("owner", String(320), nullable=False),
+    Column("payload", JSON, nullable=False),                  # Handoff template for the next check-in
+    Column("next_due_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_nurture_cadence_next_due", nurture_cadence.c.next_due_at)

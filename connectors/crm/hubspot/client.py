@@ -107,6 +107,8 @@ class HubSpotClient:
         self.properties = _Timed(crm.properties.core_api, timeout_seconds)
         self.lists = _Timed(crm.lists.lists_api, timeout_seconds)
         self.memberships = _Timed(crm.lists.memberships_api, timeout_seconds)
+        self.tasks = _Timed(crm.objects.tasks.batch_api, timeout_seconds)
+        self.task_search = _Timed(crm.objects.tasks.search_api, timeout_seconds)
         self._policy = policy
         self._sleep = sleep
         self._budget = max(1, requests_per_10s - margin)

@@ -25,6 +25,9 @@ class HubSpotConfig(BaseModel):
     unrouted_settle_seconds: float = Field(
         default=60.0, ge=0, description="crm_unrouted source: contacts modified more recently than this are left "
         "for the next run, because HubSpot's search index lags writes and would otherwise skip them.")
+    task_key_property: str = Field(
+        default="leadsync_handoff_key", description="Custom task property holding the hand-off key; before a "
+        "retry leadsync searches tasks by it, so a lost reply never makes a second task.")
 
 
 class HubSpotCredentials(BaseModel):

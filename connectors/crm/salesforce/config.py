@@ -37,6 +37,10 @@ class SalesforceConfig(BaseModel):
     placeholders: dict[str, str] = Field(
         default_factory=lambda: {"last_name": "[not provided]", "company": "[not provided]"},
         description="Values for fields Salesforce requires on a Lead (LastName, Company) when the lead has none.")
+    task_key_field: str = Field(
+        default="Leadsync_Handoff_Key__c", pattern=r"^[A-Za-z][A-Za-z0-9_]*$",
+        description="External ID text field on Task holding the hand-off key: follow-up tasks are upserted on it, "
+        "so a retried batch or a lost reply never makes a second task.")
 
 
 LoginMethod = Literal["password", "jwt", "session"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tests.emulators.hubspot import search
+from tests.emulators.hubspot import search, tasks
 from tests.emulators.hubspot.server import Request, batch_response, error
 from tests.emulators.hubspot.state import now_iso
 
@@ -19,6 +19,7 @@ MEMBERSHIP_LIMIT = 500
 def register(emu: HubSpotEmulator) -> None:
     acct = emu.account
     search.register(emu)
+    tasks.register(emu)
 
     def too_many(inputs: list[Any]) -> tuple[int, Any] | None:
         if len(inputs) > BATCH_LIMIT:

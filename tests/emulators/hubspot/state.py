@@ -18,8 +18,16 @@ DEFAULT_PROPERTIES = {
     "city": "string", "state": "string", "zip": "string", "country": "string", "message": "string",
     "hubspot_owner_id": "enumeration", "hs_lead_status": "enumeration", "lifecyclestage": "enumeration",
     "createdate": "datetime", "lastmodifieddate": "datetime", "hs_object_id": "number",
+    "hs_last_sales_activity_timestamp": "datetime", "notes_last_contacted": "datetime",
 }
-READ_ONLY = frozenset({"createdate", "lastmodifieddate", "hs_object_id"})
+# HubSpot calculates the activity properties from logged activities; the API cannot set them.
+READ_ONLY = frozenset({"createdate", "lastmodifieddate", "hs_object_id", "hs_last_sales_activity_timestamp",
+                       "notes_last_contacted"})
+TASK_PROPERTIES = frozenset({"hs_timestamp", "hs_task_subject", "hs_task_body", "hs_task_status", "hs_task_priority",
+                             "hs_task_type", "hubspot_owner_id"})
+TASK_STATUSES = ["NOT_STARTED", "IN_PROGRESS", "WAITING", "COMPLETED", "DEFERRED"]
+TASK_PRIORITIES = ["NONE", "LOW", "MEDIUM", "HIGH"]
+TASK_TO_CONTACT = 204
 LEAD_STATUSES = ["NEW", "OPEN", "IN_PROGRESS", "OPEN_DEAL", "UNQUALIFIED", "ATTEMPTED_TO_CONTACT", "CONNECTED",
                  "BAD_TIMING"]
 LIFECYCLE = ["subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer",
@@ -40,6 +48,8 @@ class Account:
     unique_properties: set[str] = field(default_factory=set)  # properties created with hasUniqueValue
     lists: dict[str, dict[str, Any]] = field(default_factory=dict)         # id -> {"name":..., "members": set}
     ids: itertools.count = field(default_factory=lambda: itertools.count(1001))  # type: ignore[type-arg]
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)         # id -> {"properties":..., "contacts"}
+    task_properties: set[str] = field(default_factory=lambda: set(TASK_PROPERTIES))
     # What the search API sees: per contact, versions (visible from monotonic time, snapshot).
     search_index: dict[str, list[tuple[float, dict[str, Any]]]] = field(default_factory=dict)
 
@@ -136,3 +146,13 @@ def _invalid(name: str, message: str, error: str) -> dict[str, Any]:
 
 def _options(values: list[str]) -> str:
     return "[" + ", ".join(f"label: {v!r}, value: {v!r}" for v in values) + "]"
+
+
+def complete_task(account: Account, task_id: str, at: str | None = None) -> None:
+    """What a rep does in HubSpot: complete the task; the associated contacts' last sales activity moves."""
+    stamp = at or now_iso()
+    task = account.tasks[task_id]
+    task["properties"]["hs_task_status"] = "COMPLETED"
+    for contact_id in task["contacts"]:
+        if contact_id in account.contacts:
+            account.contacts[contact_id]["properties"]["hs_last_sales_activity_timestamp"] = stamp

@@ -9,7 +9,7 @@ _SUFFIX_ALPHABET = string.ascii_uppercase + "012345"
 
 KEY_PREFIXES = {
     "Lead": "00Q", "Contact": "003", "Account": "001", "User": "005", "Group": "00G",
-    "Campaign": "701", "CampaignMember": "00v", "Job": "750", "QueryLocator": "01g",
+    "Campaign": "701", "CampaignMember": "00v", "Task": "00T", "Job": "750", "QueryLocator": "01g",
 }
 SOBJECT_BY_PREFIX = {prefix: name for name, prefix in KEY_PREFIXES.items()}
 

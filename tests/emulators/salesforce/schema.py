@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-TEXT_TYPES = frozenset({"string", "email", "phone", "url", "textarea", "picklist", "id", "reference"})
+TEXT_TYPES = frozenset({"string", "email", "phone", "url", "textarea", "picklist", "id", "reference", "date"})
 FIELD_TYPES = frozenset(TEXT_TYPES | {"double", "boolean", "datetime"})
 
 
@@ -93,12 +93,13 @@ def standard_objects() -> dict[str, SObjectSpec]:
         _ref("OwnerId", OWNER, "Owner"), FieldSpec("IsConverted", "boolean", updateable=False),
         _ref("ConvertedContactId", ("Contact",), "ConvertedContact", createable=False, updateable=False),
         _ref("ConvertedAccountId", ("Account",), "ConvertedAccount", createable=False, updateable=False),
+        _read_only("LastActivityDate", "date", length=10),
     ], required=("LastName", "Company"))
     contact = _spec("Contact", [
         _s("FirstName", 40), _s("LastName", 80), _read_only("Name", length=121), _s("Email", 80, "email"),
         _s("Phone", 40, "phone"), _s("MobilePhone", 40, "phone"), _s("Title", 128),
         _ref("AccountId", ("Account",), "Account"),
-        _ref("OwnerId", ("User",), "Owner"),
+        _ref("OwnerId", ("User",), "Owner"), _read_only("LastActivityDate", "date", length=10),
     ], required=("LastName",))
     account = _spec("Account", [_s("Name"), _s("Website", 255, "url"), _ref("OwnerId", ("User",), "Owner")],
                     required=("Name",))
@@ -113,7 +114,14 @@ def standard_objects() -> dict[str, SObjectSpec]:
         _ref("ContactId", ("Contact",), "Contact", updateable=False),
         _s("Status", 40, "picklist"), _read_only("HasResponded", "boolean"),
     ], required=("CampaignId",))
-    return {spec.name: spec for spec in (lead, contact, account, user, group, campaign, member)}
+    # Task: WhoId is a Lead or Contact; Salesforce sets the Who's LastActivityDate from its closed tasks.
+    task = _spec("Task", [
+        _ref("WhoId", ("Lead", "Contact"), "Who"), _ref("WhatId", ("Account",), "What"),
+        _ref("OwnerId", ("User",), "Owner"), _s("Subject", 255), FieldSpec("ActivityDate", "date", 10),
+        _s("Status", 40, "picklist"), _s("Priority", 40, "picklist"), _s("Description", 32000, "textarea"),
+        _read_only("IsClosed", "boolean"),
+    ])
+    return {spec.name: spec for spec in (lead, contact, account, user, group, campaign, member, task)}
 
 
 # The "Name" pseudo-object behind polymorphic lookups such as Lead.Owner (a User or a Queue).

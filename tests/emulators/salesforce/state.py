@@ -12,6 +12,8 @@ from tests.emulators.salesforce.ids import KEY_PREFIXES, make_id
 from tests.emulators.salesforce.schema import FIELD_TYPES, FieldSpec, SObjectSpec, standard_objects
 
 LEAD_STATUSES = ["Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted"]
+TASK_STATUSES = ["Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred"]
+TASK_PRIORITIES = ["High", "Normal", "Low"]
 API_USER_EMAIL = "api.user@emulator.invalid"
 
 
@@ -105,8 +107,12 @@ class Org:
         self.schema: dict[str, SObjectSpec] = standard_objects()
         self.records: dict[str, Table] = {name: Table() for name in self.schema}
         self.deleted: dict[str, Table] = {name: Table() for name in self.schema}
-        self.picklists: dict[tuple[str, str], list[str]] = {("Lead", "Status"): list(LEAD_STATUSES)}
-        self.picklist_defaults: dict[tuple[str, str], str] = {("Lead", "Status"): LEAD_STATUSES[0]}
+        self.picklists: dict[tuple[str, str], list[str]] = {("Lead", "Status"): list(LEAD_STATUSES),
+                                                             ("Task", "Status"): list(TASK_STATUSES),
+                                                             ("Task", "Priority"): list(TASK_PRIORITIES)}
+        self.picklist_defaults: dict[tuple[str, str], str] = {("Lead", "Status"): LEAD_STATUSES[0],
+                                                              ("Task", "Status"): TASK_STATUSES[0],
+                                                              ("Task", "Priority"): "Normal"}
         self.queue_sobjects: dict[str, set[str]] = {}
         self.campaign_statuses: dict[str, tuple[list[str], str]] = {}
         self._serial = itertools.count(1)
@@ -205,7 +211,27 @@ class Org:
     def refresh_derived(self, sobject: str, record: dict[str, Any]) -> None:
         if sobject in ("Lead", "Contact"):
             record["Name"] = " ".join(p for p in (record.get("FirstName"), record.get("LastName")) if p) or None
+        if sobject == "Task":
+            record["Status"] = record.get("Status") or self.picklist_defaults[("Task", "Status")]
+            record["Priority"] = record.get("Priority") or self.picklist_defaults[("Task", "Priority")]
+            record["IsClosed"] = record["Status"] == "Completed"
         if sobject == "CampaignMember" and record.get("CampaignId") in self.campaign_statuses:
             statuses, default = self.campaign_statuses[record["CampaignId"]]
             # Every status after the default counts as "responded" here (Sent < Responded).
             record["HasResponded"] = record.get("Status") in statuses[statuses.index(default) + 1:]
+
+    def refresh_last_activity(self, who_id: str | None) -> None:
+        """LastActivityDate of a Lead or Contact: the latest ActivityDate of its closed tasks."""
+        found = self.find(who_id) if who_id else None
+        if found is None or found[0] not in ("Lead", "Contact"):
+            return
+        dates = [t["ActivityDate"] for t in self.records["Task"].values()
+                 if t.get("WhoId") == who_id and t.get("IsClosed") and t.get("ActivityDate")]
+        found[1]["LastActivityDate"] = max(dates) if dates else None
+
+    def complete_task(self, task_id: str) -> None:
+        """What a rep does in the UI: close the task (the Who's LastActivityDate follows)."""
+        with self.lock:
+            task = self.records["Task"][task_id]
+            task.update(Status="Completed", IsClosed=True, LastModifiedDate=self.stamp())
+            self.refresh_last_activity(task.get("WhoId"))

@@ -104,6 +104,8 @@ def _converted(kind: str, value: Any) -> Any:
             return value
         text = str(value).lower()
         return text == "true" if text in ("true", "false") else None
+    if kind == "date":
+        return str(value) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(value)) else None
     if isinstance(value, bool):
         return str(value).lower()
     return str(value)
@@ -152,6 +154,8 @@ def save(org: Org, sobject: str, record_id: str | None, values: dict[str, Any], 
     org.refresh_derived(sobject, merged)
     org.records[sobject][record_id] = merged
     lookup.moved(sobject, record_id, current, merged)
+    if sobject == "Task":
+        org.refresh_last_activity(merged.get("WhoId"))
     return record_id
 
 
