@@ -23,6 +23,8 @@ class PlanItem:
     lead: Lead
     decision: Decision
     existing: CrmRecord | None
+    worked: bool = False
+    """A rep touched the lead: the status in the CRM is theirs, even when it is one of leadsync's values."""
 
 
 def desired_fields(lead: Lead, decision: Decision) -> dict[str, Any]:
@@ -90,7 +92,7 @@ def plan_change(item: PlanItem, managed_statuses: Collection[str], mapped: Colle
         current = existing.fields.get(name)
         if name in PERSON_FIELDS and current not in (None, ""):
             continue  # the CRM is the system of record: only fill blanks
-        if name == "status" and current not in (None, "") and current not in managed_statuses:
+        if name == "status" and current not in (None, "") and (item.worked or current not in managed_statuses):
             continue  # a rep moved the lead on; do not drag it back
         if not same_value(current, value):
             changed[name] = value

@@ -103,6 +103,8 @@ def _check_chunk(ctx: SlaContext, rows: Sequence[HandoffRow], summary: SlaSummar
                 and row.reroutes < escalation.max_reroutes and row.handoff.team):
             reroute.append((row, state))
     ctx.store.add_followups((), items, list({id(r): r for r in updates}.values()))
+    # A worked lead keeps the status its rep gave it, whatever leadsync decides later (see plan_change).
+    ctx.store.mark_worked([r.handoff.lead_key for r in updates if r.status == "touched"])
     if reroute:
         _reroute(ctx, reroute, summary)
 

@@ -72,6 +72,10 @@ class LifecycleBatch:
     def states(self) -> dict[str, ProfileState]:
         return {key: profile.state for key, profile in self.profiles.items()}
 
+    def worked(self, lead_key: str) -> bool:
+        profile = self.profiles.get(lead_key)
+        return profile is not None and profile.state.worked
+
     def outcomes(self, items: Sequence[PlanItem], results: Sequence[RecordOutcome]) -> list[ProfileOutcome]:
         """The profile changes of every lead the CRM took (a rejected lead is decided again on retry)."""
         return [profile_outcome(self.profiles[item.lead.lead_key], item.lead, item.decision, result.crm_id,

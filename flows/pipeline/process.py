@@ -210,8 +210,8 @@ def _decide_and_push(ctx: ProcessContext, leads: list[Lead], open_rows: dict[str
         return batch.decisions, batch.rotation.model_dump(mode="json"), entries
 
     decisions = ctx.store.with_rotation(ROTATION, decide, [lead.lead_key for lead in leads], ctx.run_id)
-    items = [PlanItem(lead, decision, existing.get(lead.lead_key)) for lead, decision in zip(leads, decisions,
-                                                                                             strict=True)]
+    items = [PlanItem(lead, decision, existing.get(lead.lead_key), lifecycle.worked(lead.lead_key))
+             for lead, decision in zip(leads, decisions, strict=True)]
     changes = stages.run("plan", lambda: plan_changes(items, ctx.managed_statuses, ctx.sink.mapped_fields()))
     outcomes = stages.run("crm", lambda: ctx.sink.apply(changes))
     stages.run("settle", lambda: _settle(ctx, items, outcomes, open_rows, result, lifecycle))

@@ -69,7 +69,8 @@ def decide_profiles(ctx: ProcessContext, profiles: Sequence[Profile], now: datet
             return decided.decisions, decided.rotation.model_dump(mode="json"), entries
 
         decisions = ctx.store.with_rotation(ROTATION, decide, [lead.lead_key for lead in leads], ctx.run_id)
-        items = [PlanItem(lead, d, existing.get(lead.lead_key)) for lead, d in zip(leads, decisions, strict=True)]
+        items = [PlanItem(lead, d, existing.get(lead.lead_key), batch.worked(lead.lead_key))
+                 for lead, d in zip(leads, decisions, strict=True)]
         changes = plan_changes(items, ctx.managed_statuses, ctx.sink.mapped_fields())
         outcomes = ctx.sink.apply(changes)
     except QuotaExhaustedError as exc:  # the lease runs out and the next run takes them again

@@ -60,9 +60,10 @@ def run_sync(runtime: Runtime, *, capture: bool = True, process: bool = True,
                                     sum(n for k, n in batch.outcomes.items() if k in ("created", "updated")))
                 if batch.stopped:
                     break
-            rescore_due(ctx, summary, rescore_fn or rescore_next_batch)
             if follow is not None:  # tasks, notifications, SLA checks; also when a batch stopped
+                # Before re-scoring: a lead found touched is marked worked first, so its rep's status stays.
                 summary.followup = follow.run_safely(run_id)
+            rescore_due(ctx, summary, rescore_fn or rescore_next_batch)
     except (LeadsyncError, KeyboardInterrupt) as exc:
         summary.fatal = redact(f"{getattr(exc, 'code', 'INTERRUPTED')}: {exc}")
         store.finish_run(run_id, "failed", summary.metrics(), error=str(exc))

@@ -219,6 +219,13 @@ class ProfileStore:
                               (profiles, profiles.c.id)):
             conn.execute(delete(table).where(column.in_(ids)))
 
+    def mark_worked(self, lead_keys: Sequence[str]) -> None:
+        """A rep touched these leads: their profiles say so from now on (their CRM status is the rep's)."""
+        if not lead_keys:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(update(profiles).where(profiles.c.lead_key.in_(list(lead_keys))).values(worked=True))
+
     def profiles_after(self, after_id: int, limit: int, now: datetime, keep_days: int) -> list[Profile]:
         """Profiles with lead data in id order after `after_id` (`leadsync rescore --all`)."""
         with self.engine.begin() as conn:

@@ -90,8 +90,8 @@ def test_touch_is_recorded_and_breaches_remind_escalate_and_reroute(followup_env
     assert len(enterprise) >= 2, "the demo routes more than one lead to the enterprise team"
     worked, ignored = enterprise[0], enterprise[1]
     other = ({"alice@ourco.example", "bob@ourco.example"} - {ignored.handoff.owner}).pop()
-    with runtime.sink.engine.begin() as conn:  # alice works her first lead in the CRM
-        conn.exec_driver_sql("UPDATE crm_leads SET status = 'Working - Contacted' WHERE id = ?",
+    with runtime.sink.engine.begin() as conn:  # alice works her first lead (an MQL already: "Working - Contacted")
+        conn.exec_driver_sql("UPDATE crm_leads SET status = 'Qualified' WHERE id = ?",
                              (int(str(worked.handoff.crm_id)),))
     runtime.close()
     assert ignored.due_at is not None

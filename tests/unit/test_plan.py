@@ -88,3 +88,11 @@ def test_a_new_wording_of_the_same_outcome_is_not_a_change() -> None:
     moved = decision.model_copy(update={"score": 70})
     change = plan_change(PlanItem(LEAD, moved, existing()), MANAGED, LOGICAL_FIELDS)
     assert set(change.fields) == {"score", "explanation", "ruleset_version"}
+
+
+def test_a_worked_lead_keeps_the_status_its_rep_gave_even_one_of_ours() -> None:
+    # The rep set "Open - Not Contacted" back by hand after working it; an SLA check saw the touch.
+    item = PlanItem(LEAD, DECISION, existing(status="Open - Not Contacted", score="55"), worked=True)
+    assert plan_change(item, MANAGED, LOGICAL_FIELDS).fields == {"score": 62}
+    unworked = PlanItem(LEAD, DECISION, existing(status="Open - Not Contacted", score="55"))
+    assert plan_change(unworked, MANAGED, LOGICAL_FIELDS).fields == {"score": 62, "status": "Working - Contacted"}
