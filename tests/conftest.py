@@ -58,3 +58,16 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'state.db'}"
     return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture(autouse=True)
+def _redaction_registry_per_test() -> Iterator[None]:
+    """Secrets a test registers (e.g. a login with security token "TOKEN") must not mask another test's words."""
+    from connectors import redaction
+
+    secrets, staff = set(redaction._known_secrets), set(redaction._staff_addresses)
+    yield
+    redaction._known_secrets.clear()
+    redaction._known_secrets.update(secrets)
+    redaction._staff_addresses.clear()
+    redaction._staff_addresses.update(staff)

@@ -28,8 +28,10 @@ def test_validate_lists_every_problem_a_run_would_hit(demo_config: Path) -> None
     expected = [
         f"{demo_config}:22: sources[0].secret: environment variable LEADSYNC_TEST_UNSET is not set",
         f"{demo_config}:25: sources[1].path: no file matches {demo_config.parent / 'demo/no-such-file.csv'}",
-        f"{rules}:51: routing.teams.enterprise.members[0]: owner alice@ourco.example is not a user of the local CRM",
-        f"{rules}:67: routing.default.queue: queue 'Nobody' is not in crm.queues",
+        f"{rules}:{_line_of(rules, 'enterprise:') + 1}: routing.teams.enterprise.members[0]: owner "
+        "alice@ourco.example is not a user of the local CRM",
+        f"{rules}:{_line_of(rules, 'default: {queue: Nobody}')}: routing.default.queue: queue 'Nobody' is not in "
+        "crm.queues",
     ]
     for line in expected:
         assert line in proc.stderr, proc.stderr
@@ -64,3 +66,8 @@ def test_a_prefect_secret_without_a_server_is_reported_not_a_temporary_server(de
     assert_one_clean_error(proc, 2, f"error: {demo_config}: 1 problem(s)")
     assert f"{demo_config}:22: sources[0].secret: " in proc.stderr
     assert "needs a Prefect server: set PREFECT_API_URL" in proc.stderr
+
+
+def _line_of(path: Path, text: str) -> int:
+    """1-based line of the first line containing `text` (the demo rules move as they grow)."""
+    return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if text in line)
