@@ -11,7 +11,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from connectors.sources.base import Source
-from flows.pipeline.capture import CaptureResult, capture_source_safely
+from flows.pipeline.capture import CaptureResult, capture_source_safely, pause_line
 from flows.pipeline.process import BatchResult, ProcessContext, process_next_batch
 from flows.pipeline.run import run_sync
 from flows.pipeline.runtime import build_runtime
@@ -25,6 +25,8 @@ def capture_source_task(store: StateStore, source: Source) -> CaptureResult:
     logger = get_run_logger()
     if result.error:
         logger.warning("capture of %s failed, will resume next run: %s", source.name, result.error)
+    elif result.paused_until is not None:
+        logger.info(pause_line(source.name, result.paused_until, result.paused_reason or ""))
     else:
         logger.info("captured %s: %d new, %d already stored, %d skipped", source.name, result.new,
                     result.duplicates, result.skipped)

@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from flows.pipeline.capture import CaptureResult
+from flows.pipeline.capture import CaptureResult, pause_line
 from flows.pipeline.process import BatchResult
 
 
@@ -29,6 +29,14 @@ class RunSummary:
     test: int = 0
     requeued: int = 0
     stopped: str | None = None
+    paused: dict[str, str] = field(default_factory=dict)
+    """One line per source paused because its vendor asked for a longer wait than the run can give."""
+
+    def add_capture(self, capture: CaptureResult) -> None:
+        self.captures.append(capture)
+        if capture.paused_until is not None:
+            self.paused[capture.source] = pause_line(capture.source, capture.paused_until,
+                                                     capture.paused_reason or "")
 
     def add_batch(self, batch: BatchResult) -> None:
         self.batches += 1
@@ -38,6 +46,8 @@ class RunSummary:
         self.test += batch.test
         self.requeued += batch.requeued
         self.stopped = batch.stopped or self.stopped
+        for source, (until, reason) in batch.paused.items():
+            self.paused[source] = pause_line(source, until, reason)
         for decision in batch.decisions:
             self.qualification[decision.qualification] += 1
             self.mqls += decision.mql
@@ -49,8 +59,10 @@ class RunSummary:
     def metrics(self) -> dict[str, Any]:
         return {
             "captured": {c.source: {"new": c.new, "duplicates": c.duplicates, "skipped": c.skipped,
-                                    "error": c.error}
+                                    "error": c.error,
+                                    "paused_until": c.paused_until.isoformat() if c.paused_until else None}
                          for c in self.captures},
+            "paused": dict(self.paused),
             "batches": self.batches, "claimed": self.claimed, "outcomes": dict(self.outcomes),
             "qualification": dict(self.qualification), "mqls": self.mqls, "owners": dict(self.owners),
             "lists": dict(self.lists), "dead_letters": len(self.rejections), "spam": self.spam,
@@ -86,6 +98,8 @@ class RunSummary:
             for record, code, message in self.rejections:
                 rejected.add_row(record, code, message)
             console.print(rejected)
+        for line in self.paused.values():
+            console.print(f"[yellow]Paused: {line}.[/yellow]")
         if self.stopped:
             console.print(f"[yellow]Stopped early: {self.stopped}. Unprocessed leads stay in the inbox.[/yellow]")
 

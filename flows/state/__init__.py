@@ -12,12 +12,13 @@ from flows.state.dead_letters import DeadLetter, DeadLetterRow, DeadLetterStore
 from flows.state.engine import describe_connection_error, open_engine, safe_url
 from flows.state.inbox import InboxRow, InboxStore
 from flows.state.ledgers import LedgerEntry, LedgerStore
+from flows.state.pauses import PauseStore, SourcePause
 from flows.state.schema import metadata
 
-__all__ = ["DeadLetter", "DeadLetterRow", "InboxRow", "LedgerEntry", "StateStore"]
+__all__ = ["DeadLetter", "DeadLetterRow", "InboxRow", "LedgerEntry", "SourcePause", "StateStore"]
 
 
-class StateStore(InboxStore, DeadLetterStore, LedgerStore):
+class StateStore(InboxStore, DeadLetterStore, LedgerStore, PauseStore):
     """All durable state of leadsync behind one object."""
 
     def __init__(self, url: str) -> None:
