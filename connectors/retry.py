@@ -2,7 +2,11 @@
 
 Vendor adapters translate their exceptions into RetriableError / FatalError /
 RecordRejectedError first; this module only decides how long to wait and when to give up.
-Only RetriableError is retried (QuotaExhaustedError never: waiting a day is not a retry).
+Only RetriableError is retried (QuotaExhaustedError never: waiting a day is not a retry), and not
+when the vendor asks for a longer wait than a run can give (`retry_after` over
+`longest_vendor_wait`, e.g. Meta's 17 minutes to regain access): calling again sooner only hammers
+a limit already hit. The error goes up with its `retry_after`, so the caller can put the work off
+until then (see flows.state.pauses).
 """
 
 from __future__ import annotations
@@ -27,13 +31,20 @@ class RetryPolicy:
     max_delay: float = 30.0
     jitter: float = 0.25
     sleep: Callable[[float], None] = time.sleep
+    longest_vendor_wait: float = 30.0
+    """A vendor's stated wait above this is not waited out in the run: the error goes up at once."""
 
 
 DEFAULT_POLICY = RetryPolicy()
 
 
-def _retriable(exc: BaseException) -> bool:
-    return isinstance(exc, RetriableError) and not isinstance(exc, QuotaExhaustedError)
+def _retriable(policy: RetryPolicy) -> Callable[[BaseException], bool]:
+    def retriable(exc: BaseException) -> bool:
+        if not isinstance(exc, RetriableError) or isinstance(exc, QuotaExhaustedError):
+            return False
+        return exc.retry_after is None or exc.retry_after <= policy.longest_vendor_wait
+
+    return retriable
 
 
 def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
@@ -50,7 +61,7 @@ def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
 def call_with_retries(call: Callable[[], T], policy: RetryPolicy = DEFAULT_POLICY) -> T:
     """Run `call`, retrying RetriableError with backoff, jitter and Retry-After; re-raise the last error."""
     retrying = Retrying(
-        retry=retry_if_exception(_retriable),
+        retry=retry_if_exception(_retriable(policy)),
         stop=stop_after_attempt(policy.attempts),
         wait=_wait(policy),
         sleep=policy.sleep,

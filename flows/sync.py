@@ -18,7 +18,7 @@ from connectors.errors import LeadsyncError
 from connectors.redaction import redact
 from connectors.sources.base import Source
 from flows.gc_tuning import tune_gc
-from flows.pipeline.capture import CaptureResult, PageCallback, capture_source_safely
+from flows.pipeline.capture import CaptureResult, PageCallback, capture_source_safely, pause_line
 from flows.pipeline.process import BatchResult, ProcessContext, process_next_batch
 from flows.pipeline.progress import PeriodicLines, observe
 from flows.pipeline.run import run_sync
@@ -36,6 +36,8 @@ def capture_source_task(store: StateStore, source: Source, on_page: PageCallback
     logger = get_run_logger()
     if result.error:
         logger.error("capture of %s failed, will resume next run: %s", source.name, result.error)
+    elif result.paused_until is not None:
+        logger.info(pause_line(source.name, result.paused_until, result.paused_reason or ""))
     else:
         logger.info("captured %s: %d new, %d already stored, %d skipped", source.name, result.new,
                     result.duplicates, result.skipped)

@@ -2,13 +2,16 @@
 
 `GET /{form-id}/leads` filtered on time_created after the cursor, following `paging.next` until
 it is absent (a page may be empty yet have a next page). Throttling arrives as HTTP 400 with
-codes 4 / 17 / 32 / 613 / 80005; the wait comes from X-Business-Use-Case-Usage. An expired or
+codes 4 / 17 / 32 / 613 / 80005; the wait (estimated_time_to_regain_access) comes from
+X-Business-Use-Case-Usage or the error body. A wait longer than the retry policy's is not waited
+out: the error goes up with it and the run puts the source off until then. An expired or
 revoked token (code 190) is fatal and says so, without the token.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -26,6 +29,7 @@ from connectors.retry import DEFAULT_POLICY, RetryPolicy
 from connectors.sources.base import Page
 
 THROTTLE_CODES = {4, 17, 32, 613, 80005}
+MAX_REGAIN_MINUTES = 24 * 60  # a longer estimate is not believed: look again in a day
 LEAD_FIELDS = "id,created_time,field_data,ad_id,ad_name,adset_id,campaign_id,campaign_name,form_id,is_organic," \
               "platform,custom_disclaimer_responses"
 FIELD_MAP = {"full_name": "full_name", "first_name": "first_name", "last_name": "last_name", "email": "email",
@@ -60,10 +64,14 @@ def classify_meta(response: httpx.Response) -> LeadsyncError | None:
         error = response.json().get("error") or {}
     except ValueError:
         return None
+    if not isinstance(error, dict):
+        return None
     code = error.get("code")
     if code in THROTTLE_CODES:
-        return RetriableError(f"Meta throttled the request (code {code})", code=f"META_{code}",
-                              retry_after=_regain_seconds(response.headers.get("X-Business-Use-Case-Usage")))
+        wait = regain_seconds(response.headers.get("X-Business-Use-Case-Usage"), error)
+        said = f"; Meta estimates access back in {wait / 60:g} min" if wait else ""
+        return RetriableError(f"Meta throttled the request (code {code}){said}", code=f"META_{code}",
+                              retry_after=wait)
     if code == 190:
         # Worded so that redaction (which masks the word after "token") leaves the reason readable.
         return FatalError("Meta page access expired or revoked (code 190): issue a new long-lived page access token",
@@ -73,15 +81,46 @@ def classify_meta(response: httpx.Response) -> LeadsyncError | None:
     return None
 
 
-def _regain_seconds(header: str | None) -> float | None:
-    if not header:
-        return None
+def regain_seconds(header: str | None, error: Mapping[str, Any] | None = None) -> float | None:
+    """Meta's `estimated_time_to_regain_access` (minutes) in seconds: the longest found in the
+    X-Business-Use-Case-Usage header (per business, per usage type) or anywhere in the error body.
+
+    Meta documents no Retry-After; a value that is missing, zero, negative or unreadable means none.
+    """
+    minutes: list[float] = []
+    for found in (_json_or_none(header), error):
+        minutes += _numbers_under(found, "estimated_time_to_regain_access")
+    longest = max((m for m in minutes if m > 0), default=0.0)
+    return min(longest, MAX_REGAIN_MINUTES) * 60 or None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, str) and value.isascii() and value.strip().isdigit():
+        return float(value)
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def _json_or_none(text: str | None) -> Any:
     try:
-        usage = json.loads(header)
-    except ValueError:
+        return json.loads(text) if text else None
+    except (ValueError, RecursionError):
         return None
-    minutes = [entry.get("estimated_time_to_regain_access", 0) for entries in usage.values() for entry in entries]
-    return max(minutes, default=0) * 60 or None
+
+
+def _numbers_under(data: Any, key: str) -> list[float]:
+    found: list[float] = []
+    pending, budget = [data], 10_000  # a bounded walk: headers are vendor input too
+    while pending and budget:
+        node, budget = pending.pop(), budget - 1
+        if isinstance(node, dict):
+            if (number := _number(node.get(key))) is not None:
+                found.append(number)
+            pending += node.values()
+        elif isinstance(node, list):
+            pending += node
+    return found
 
 
 class MetaLeadAdsSource:

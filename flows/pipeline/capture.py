@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from connectors.errors import LeadsyncError
+from connectors.errors import LeadsyncError, RetriableError
 from connectors.redaction import redact
 from connectors.sources.base import Source
 from flows.state import StateStore
+from flows.state.engine import utcnow
 
 
 @dataclass
@@ -21,6 +23,9 @@ class CaptureResult:
     skipped: int = 0
     skip_reasons: dict[str, int] = field(default_factory=dict)
     error: str | None = None
+    paused_until: datetime | None = None
+    """The vendor asked for a longer wait than a run can give: not called again before this time."""
+    paused_reason: str | None = None
 
     @property
     def duplicates(self) -> int:
@@ -30,9 +35,10 @@ class CaptureResult:
 PageCallback = Callable[[str, int], None]
 
 
-def capture_source(store: StateStore, source: Source, on_page: PageCallback | None = None) -> CaptureResult:
+def capture_source(store: StateStore, source: Source, on_page: PageCallback | None = None,
+                   result: CaptureResult | None = None) -> CaptureResult:
     """Read every new page of `source` into the inbox; safe to re-run at any point."""
-    result = CaptureResult(source=source.name)
+    result = result or CaptureResult(source=source.name)
     cursors = store.get_cursors(source.name)
     for page in source.read(cursors):
         result.new += store.capture_page(source.name, page)
@@ -51,9 +57,31 @@ def capture_source_safely(store: StateStore, source: Source, on_page: PageCallba
     """Capture, but let one source's outage not block the others or the CRM push.
 
     Pages stored before the failure stay stored (their cursor moved with them); the next
-    run resumes from there.
+    run resumes from there. A vendor that names how long to wait (Meta's time to regain access,
+    a Retry-After) is not an error: the source is paused until then, in the state store, and no
+    run calls it before that time.
     """
+    result = CaptureResult(source=source.name)
+    pause = store.source_pause(source.name)
+    if pause is not None:
+        result.paused_until, result.paused_reason = pause.until, pause.reason
+        return result
     try:
-        return capture_source(store, source, on_page)
+        return capture_source(store, source, on_page, result)
+    except RetriableError as exc:
+        if not exc.retry_after:
+            result.error = f"{exc.code}: {redact(exc)}"
+            return result
+        result.paused_until = utcnow() + timedelta(seconds=exc.retry_after)
+        result.paused_reason = f"{exc.code}: {redact(exc)}"
+        store.pause_source(source.name, result.paused_until, result.paused_reason)
+        return result
     except LeadsyncError as exc:
-        return CaptureResult(source=source.name, error=f"{exc.code}: {redact(exc)}")
+        result.error = f"{exc.code}: {redact(exc)}"
+        return result
+
+
+def pause_line(source: str, until: datetime, reason: str) -> str:
+    """One line for the run summary and the log."""
+    return (f"{source} paused until {until:%Y-%m-%d %H:%M} UTC ({reason}); nothing is lost: its cursor "
+            "and its stored leads wait, and no run calls it before then")

@@ -57,12 +57,18 @@ class BatchResult:
     events: int = 0
     requeued: int = 0
     stopped: str | None = None
+    paused: dict[str, tuple[datetime, str]] = field(default_factory=dict)
+    """Sources paused while processing (vendor's wait too long for this run): until when, and why."""
 
 
 def process_next_batch(ctx: ProcessContext) -> BatchResult | None:
     """Claim and process one batch; None when the inbox has nothing left to do."""
+    # Rows of a source the vendor asked us to leave alone for now (Meta webhook leads are read from
+    # the Graph API when processed) stay pending, untouched, until its pause ends.
+    paused = ctx.store.paused_sources(ctx.sources)
     rows = ctx.store.claim_batch(ctx.run_id, ctx.settings.batch_size,
-                                 timedelta(minutes=ctx.settings.lease_minutes), sources=list(ctx.sources))
+                                 timedelta(minutes=ctx.settings.lease_minutes),
+                                 sources=[name for name in ctx.sources if name not in paused])
     if not rows:
         return None
     return process_rows(ctx, rows)
@@ -134,6 +140,10 @@ def _normalise(ctx: ProcessContext, rows: Sequence[InboxRow],
         except RetriableError as exc:
             # The source could not fetch the record's details now (Meta webhook, Graph API throttled or down).
             # The row stays claimed until its lease runs out, so it is retried then, not again in this run.
+            if exc.retry_after and row.raw.source not in result.paused:
+                until = ctx.now() + timedelta(seconds=exc.retry_after)
+                ctx.store.pause_source(row.raw.source, until, f"{exc.code}: {redact(exc)}")
+                result.paused[row.raw.source] = (until, f"{exc.code}: {redact(exc)}")
             if row.attempts >= ctx.settings.max_attempts:
                 result.dead_letters.append(_letter(row, "normalise", "transient_exhausted", exc.code, str(exc)))
             else:

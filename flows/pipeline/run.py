@@ -51,7 +51,7 @@ def run_sync(runtime: Runtime, *, capture: bool = True, process: bool = True,
         if capture:
             for name, source in runtime.sources.items():
                 if wanted is None or name in wanted:
-                    summary.captures.append(capture_fn(store, source, reporter.page_read))
+                    summary.add_capture(capture_fn(store, source, reporter.page_read))
         if process:
             ctx = process_context(runtime, run_id)
             while (batch := process_fn(ctx)) is not None:

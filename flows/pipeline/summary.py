@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from flows.pipeline.capture import CaptureResult
+from flows.pipeline.capture import CaptureResult, pause_line
 from flows.pipeline.process import BatchResult
 
 REJECTS_SHOWN = 20
@@ -40,6 +40,14 @@ class RunSummary:
     fatal: str | None = None
     fatal_code: str | None = None  # the error code of `fatal` (CONFIG: the run never started)
     followup: dict[str, Any] | None = None  # follow-through counts (tasks, messages, SLA steps)
+    paused: dict[str, str] = field(default_factory=dict)
+    """One line per source paused because its vendor asked for a longer wait than the run can give."""
+
+    def add_capture(self, capture: CaptureResult) -> None:
+        self.captures.append(capture)
+        if capture.paused_until is not None:
+            self.paused[capture.source] = pause_line(capture.source, capture.paused_until,
+                                                     capture.paused_reason or "")
 
     def add_batch(self, batch: BatchResult) -> None:
         self.batches += 1
@@ -53,6 +61,8 @@ class RunSummary:
         self.events += batch.events
         self.requeued += batch.requeued
         self.stopped = batch.stopped or self.stopped
+        for source, (until, reason) in batch.paused.items():
+            self.paused[source] = pause_line(source, until, reason)
         for decision in batch.decisions:
             self.qualification[decision.qualification] += 1
             self.mqls += decision.mql
@@ -86,9 +96,10 @@ class RunSummary:
         return {
             "run_id": self.run_id, "failure": self.failure(),
             "captured": {c.source: {"new": c.new, "duplicates": c.duplicates, "skipped": c.skipped,
-                                    "error": c.error}
+                                    "error": c.error,
+                                    "paused_until": c.paused_until.isoformat() if c.paused_until else None}
                          for c in self.captures},
-            "received_by_webhook": self.received_sources,
+            "received_by_webhook": self.received_sources, "paused": dict(self.paused),
             "batches": self.batches, "claimed": self.claimed, "claimed_by_source": dict(self.by_source),
             "done_rows": self.done, "merged": self.merged, "outcomes": dict(self.outcomes),
             "qualification": dict(self.qualification), "mqls": self.mqls, "owners": dict(self.owners),
@@ -131,6 +142,8 @@ class RunSummary:
         if self.followup:
             console.print("Follow-through: " + ", ".join(f"{name.replace('_', ' ')} {value}"
                                                          for name, value in self.followup.items()), highlight=False)
+        for line in self.paused.values():
+            console.print(f"[yellow]Paused: {line}.[/yellow]")
         if self.stopped:
             console.print(f"[yellow]Stopped early: {self.stopped}. Unprocessed leads stay in the inbox.[/yellow]")
 

@@ -57,6 +57,16 @@ cursors = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+# A source the vendor asked to wait longer than a run can (Meta's estimated_time_to_regain_access,
+# a long Retry-After): no run calls it before `until`.
+source_pauses = Table(
+    "source_pauses", metadata,
+    Column("source", String(200), primary_key=True),
+    Column("until", DateTime(timezone=True), nullable=False),
+    Column("reason", Text, nullable=False),  # redacted
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
 dead_letters = Table(
     "dead_letters", metadata,
     Column("id", _Id, primary_key=True, autoincrement=True),

@@ -10,9 +10,9 @@ import httpx
 import pytest
 import respx
 
-from connectors.errors import FatalError
+from connectors.errors import FatalError, RetriableError
 from connectors.retry import RetryPolicy
-from connectors.sources.meta_lead_ads import MetaLeadAdsConfig, MetaLeadAdsSource
+from connectors.sources.meta_lead_ads import MetaLeadAdsConfig, MetaLeadAdsSource, regain_seconds
 
 SAMPLES = Path("/work/shared/samples")
 TOKEN = "EAAB-secret-page-token-0123456789"
@@ -70,15 +70,47 @@ def test_field_data_mapping() -> None:
 
 
 @respx.mock
-def test_throttling_waits_as_long_as_meta_says() -> None:
+def test_throttling_longer_than_the_policy_is_not_waited_out_nor_retried() -> None:
     throttled = json.loads((SAMPLES / "fb_error_rate_limit.json").read_text())
     headers = {"X-Business-Use-Case-Usage": throttled["_headers"]["X-Business-Use-Case-Usage"]}
     route = respx.get(LEADS_URL).mock(side_effect=[
         httpx.Response(400, json={"error": throttled["error"]}, headers=headers),
         httpx.Response(200, json={"data": []})])
     waits: list[float] = []
-    assert [len(p.records) for p in source(waits).read({})] == [0]
-    assert route.call_count == 2 and waits == [30.0]  # 17 minutes to regain access, capped by the policy
+    with pytest.raises(RetriableError) as info:
+        list(source(waits).read({}))
+    # 17 minutes to regain access: no call sooner would succeed, so none is made; the run puts it off.
+    assert route.call_count == 1 and waits == []
+    assert (info.value.code, info.value.retry_after) == ("META_17", 17 * 60)
+    assert "17 min" in str(info.value)
+
+
+@respx.mock
+def test_throttling_without_an_estimate_is_retried_with_backoff() -> None:
+    route = respx.get(LEADS_URL).mock(side_effect=[
+        httpx.Response(400, json={"error": {"code": 4, "message": "(#4) Application request limit reached"}},
+                       headers={"X-App-Usage": '{"call_count":100}'}),
+        httpx.Response(200, json={"data": []})])
+    waits: list[float] = []
+    assert [p.cursor for p in source(waits).read({})] == ["0"]
+    assert route.call_count == 2 and len(waits) == 1
+
+
+@pytest.mark.parametrize(("header", "error", "seconds"), [
+    ('{"1":[{"type":"leadgen","estimated_time_to_regain_access":25}]}', {}, 25 * 60),
+    ('{"1":[{"estimated_time_to_regain_access":3}],"2":[{"estimated_time_to_regain_access":9},'
+     '{"estimated_time_to_regain_access":"4"}]}', {}, 9 * 60),  # the longest of every business and type
+    (None, {"error_data": {"estimated_time_to_regain_access": 25}}, 25 * 60),  # in the error body
+    ('{"1":[{"estimated_time_to_regain_access":0}]}', {}, None),
+    ('{"1":[{"estimated_time_to_regain_access":-5}]}', {}, None),
+    ('{"1":[{"estimated_time_to_regain_access":"\u00b2"}]}', {}, None),  # a superscript digit
+    ('{"1":{"estimated_time_to_regain_access":true}}', {}, None),
+    ("not json", {}, None), ("[" * 5000, {}, None), ('{"1": 7}', {}, None), ('"x"', {}, None),
+    ('{"1":[{"estimated_time_to_regain_access":99999999}]}', {}, 24 * 60 * 60),  # capped at a day
+])
+def test_regain_time_is_read_from_any_shape_meta_sends(header: str | None, error: dict[str, object],
+                                                       seconds: float | None) -> None:
+    assert regain_seconds(header, error) == seconds
 
 
 @respx.mock
