@@ -3,7 +3,8 @@
 One task per batch, never per lead (a task run costs ~5 ms client-side and ~30 ms of server
 ingest, the price of ~1,800 leads of rule evaluation). Inputs are not cached: every run must
 see the inbox as it is now. A run whose source or push failed ends FAILED with the reason, and
-every run publishes its summary as a markdown artifact.
+every run publishes its summary as a markdown artifact; the summary object itself is returned to an
+in-process caller only (persist_result=False: nothing pickled to disk per run).
 """
 
 from __future__ import annotations
@@ -87,13 +88,13 @@ def sync(config_path: str) -> State[RunSummary]:
     return publish(summary)
 
 
-@flow(name="leadsync-sync", log_prints=False)
+@flow(name="leadsync-sync", log_prints=False, persist_result=False)
 def sync_flow(config_path: str) -> State[RunSummary]:
     """Capture every configured source into the inbox, then process the inbox into the CRM (deployments)."""
     return sync(config_path)
 
 
-@flow(name="leadsync-sync", log_prints=False)
+@flow(name="leadsync-sync", log_prints=False, persist_result=False)
 def sync_flow_from_env() -> State[RunSummary]:
     """The same flow for `leadsync run --prefect`: the config path comes from LEADSYNC_CONFIG.
 
@@ -102,7 +103,7 @@ def sync_flow_from_env() -> State[RunSummary]:
     return sync(LeadsyncSettings().config)
 
 
-@flow(name="leadsync-process", log_prints=False)
+@flow(name="leadsync-process", log_prints=False, persist_result=False)
 def process_flow(config_path: str) -> State[RunSummary]:
     """Process what the webhook receiver stored (no capture): the receiver's speed-to-lead runs, tracked."""
     runtime = build_runtime(config_path)

@@ -18,7 +18,6 @@ from connectors.sources.base import Source
 from connectors.sources.crm_unrouted import CrmUnroutedConfig, CrmUnroutedSource, UnroutedFeed
 from connectors.sources.csv_import import CsvImportSource
 from connectors.sources.form_files import FormFilesConfig, FormFilesSource
-from connectors.sources.imap_inbox import ImapInboxSource
 from connectors.sources.linkedin_lead_gen import LinkedInLeadGenSource
 from connectors.sources.meta_lead_ads import MetaLeadAdsSource
 from connectors.sources.meta_webhook import MetaWebhookSource
@@ -112,6 +111,8 @@ def build_source(entry: SourceEntry, loaded: LoadedConfig, sink: CrmSink) -> Sou
     if isinstance(entry, WebFormConfig):
         return WebhookSource(entry)
     if isinstance(entry, ImapSourceEntry):
+        from connectors.sources.imap_inbox import ImapInboxSource  # imapclient only when an inbox is configured
+
         return ImapInboxSource(entry, resolve_secret(entry.secret, f"source imap:{entry.name} secret"))
     if isinstance(entry, CrmUnroutedConfig):
         if not isinstance(sink, UnroutedFeed):

@@ -57,6 +57,11 @@ def flow_runs(env: dict[str, str], flow_name: str) -> list[Any]:
     return list(api(env, lambda c: c.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])))))
 
 
+def latest_cli_run(env: dict[str, str]) -> Any:
+    """The newest flow run started by the CLI (no deployment: the scheduled ones keep coming meanwhile)."""
+    return max((r for r in flow_runs(env, "leadsync-sync") if r.deployment_id is None), key=lambda r: r.created)
+
+
 def leadsync(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([LEADSYNC, *args], capture_output=True, text=True, timeout=300, check=False, env=env,
                           cwd=REPO)
@@ -142,7 +147,7 @@ def test_a_failed_source_fails_the_flow_run_with_the_reason_artifact_and_info_lo
     assert "failed: source csv:tradeshow failed: FATAL: source csv:tradeshow: no file matches" in proc.stderr
     assert "Created" not in proc.stderr  # Prefect's INFO lines go to the API, not the console
     assert proc.stderr.count("source csv:tradeshow failed") == 1  # the run's ERROR log line is not echoed
-    run = max(flow_runs(server, "leadsync-sync"), key=lambda r: r.created)
+    run = latest_cli_run(server)
     assert run.state.is_failed() and "source csv:tradeshow failed" in (run.state.message or "")
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, LogFilter, LogFilterFlowRunId
 
@@ -163,7 +168,7 @@ def test_a_config_error_in_a_tracked_run_is_one_line_and_a_failed_run(server: di
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert proc.stderr.startswith(f"error: {demo_config} has 1 error(s)") and "Traceback" not in proc.stderr
     assert f"{demo_config}:33: processing.batch_size" in proc.stderr
-    run = max(flow_runs(server, "leadsync-sync"), key=lambda r: r.created)
+    run = latest_cli_run(server)
     assert run.state.is_failed() and "processing.batch_size" in (run.state.message or "")
 
 
