@@ -48,10 +48,11 @@ def writes(emu: SalesforceEmulator) -> int:
     return sum(n for name, n in emu.calls.items() if name.startswith(WRITES))
 
 
-def run_sink(emu: SalesforceEmulator, leads: list[Lead], decisions: list[Decision],
-             batch: int = ProcessingConfig().batch_size) -> None:
+def run_sink(emu: SalesforceEmulator, leads: list[Lead], decisions: list[Decision]) -> None:
     sink = SalesforceSink(SalesforceConfig(), lambda: salesforce_client(emu), statuses=STATUSES)
     sink.resolve_owners(OWNERS, [], ["Nurture"])
+    # As `leadsync run` sizes its batches: the default, or Bulk-sized when the backlog is large.
+    batch = sink.batch_size_for(len(leads), ProcessingConfig().batch_size)
     for start in range(0, len(leads), batch):  # one process-stage batch at a time
         chunk, chosen = leads[start:start + batch], decisions[start:start + batch]
         existing = sink.lookup(chunk)
@@ -108,7 +109,9 @@ def main() -> None:
 
     ours_1000, theirs_1000 = our_calls * 1000 / args.leads, their_calls * 1000 / n_theirs
     print(f"{args.leads:,} new leads (per-record client: {n_theirs:,}), {args.latency * 1000:.0f} ms per request, "
-          f"process batches of {ProcessingConfig().batch_size} (the default)")
+          f"process batches as `leadsync run` sizes them (default {ProcessingConfig().batch_size}; Bulk API 2.0 "
+          f"batches of {SalesforceConfig().bulk_batch_size:,} once the backlog reaches "
+          f"{SalesforceConfig().bulk_threshold:,})")
     print(f"{'':34}{'leadsync':>12}{'per-record':>12}")
     print(f"{'calls per 1,000 new leads':34}{ours_1000:>12.1f}{theirs_1000:>12.0f}")
     print(f"{'no-change re-sync: calls / writes':34}{f'{resync_calls} / {resync_writes}':>12}"
