@@ -28,8 +28,13 @@ def managed_statuses(runtime: Runtime) -> list[str]:
 
 
 def process_context(runtime: Runtime, run_id: str) -> ProcessContext:
+    settings = runtime.loaded.config.processing
+    batch_size_for = getattr(runtime.sink, "batch_size_for", None)  # a sink with a bulk API sizes by the backlog
+    if callable(batch_size_for):
+        size = batch_size_for(runtime.store.inbox_count(status="pending"), settings.batch_size)
+        settings = settings.model_copy(update={"batch_size": size})
     return ProcessContext(store=runtime.store, sink=runtime.sink, ruleset=runtime.ruleset, sources=runtime.sources,
-                          settings=runtime.loaded.config.processing, run_id=run_id,
+                          settings=settings, run_id=run_id,
                           now=lambda: datetime.now(UTC), managed_statuses=managed_statuses(runtime))
 
 

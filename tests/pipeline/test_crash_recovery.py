@@ -73,6 +73,13 @@ def test_kill_and_rerun_loses_nothing_and_writes_nothing_twice(
     ref_leads, ref_counts, ref_turns = reference
     assert leads == ref_leads  # same owners, and still explained by the rule that routed them
     assert not any("earlier attempt" in str(lead["route"]) for lead in leads)
+    # The reference must have really run: a pipeline that never processes would make two empty CRMs equal.
+    assert len(ref_leads) >= 10, ref_leads
+    assert ref_counts.get("done", 0) >= len(ref_leads) and ref_turns > 0
+    assert all(lead["owner"] and lead["status"] and lead["score"] is not None for lead in ref_leads)
+    assert [lead["lead_key"] for lead in leads] == [lead["lead_key"] for lead in ref_leads]
+    for got, want in zip(leads, ref_leads, strict=True):
+        assert got == want, f"lead {want['lead_key']} differs from the run that never crashed"
     assert counts == ref_counts
     assert "processing" not in counts and "pending" not in counts
     assert turns == ref_turns  # the crashed attempt's round-robin turns were reused, not taken again

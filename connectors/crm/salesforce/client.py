@@ -167,6 +167,14 @@ class SalesforceClient:
                 raise FatalError("Salesforce rejected the session again right after logging in "
                                  "(INVALID_SESSION_ID); check the credentials and the connected app") from None
 
+    @property
+    def timeout(self) -> float:
+        return self._config.request_timeout
+
+    @property
+    def api_version(self) -> str:
+        return self._config.api_version
+
     # helpers used by every module ------------------------------------------------------------------------
     def query(self, soql: str) -> Iterator[dict[str, Any]]:
         """Every record of a query, following nextRecordsUrl; each page is its own retried call."""

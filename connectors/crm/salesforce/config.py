@@ -24,6 +24,9 @@ class SalesforceConfig(BaseModel):
         "Sforce-Auto-Assign: TRUE). Default FALSE: leadsync's routing decides.")
     bulk_threshold: int = Field(default=2000, ge=201, description="From this many lead writes in one batch on, use "
                                 "Bulk API 2.0 instead of sObject Collections (200 per call).")
+    bulk_batch_size: int = Field(default=10_000, ge=201, le=10_000, description="When the inbox holds at least "
+                                 "bulk_threshold leads at the start of a run, process batches of this many, so each "
+                                 "batch's writes go through Bulk API 2.0 (a backlog, not only a big batch).")
     bulk_poll_seconds: int = Field(default=5, ge=0, description="First wait before polling a Bulk 2.0 job.")
     max_quota_share: float = Field(default=0.8, gt=0, le=1, description="Stop the run cleanly once the org's "
                                    "rolling 24 h API use reaches this share of its allocation (leads stay queued).")

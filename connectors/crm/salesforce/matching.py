@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connectors.crm.salesforce.client import SalesforceClient
+from connectors.crm.salesforce.composite import queries
 from connectors.crm.salesforce.directory import Directory
 from connectors.crm.salesforce.soql import field_list, in_chunks
 from connectors.records import CrmRecord, Lead
@@ -40,40 +41,49 @@ class Matcher:
         self.key_field = lead_fields.get("lead_key")
 
     def find(self, leads: Sequence[Lead]) -> dict[str, CrmRecord]:
+        """All look-ups of the batch as queries bundled five to a Composite call (see composite.py)."""
         found = Found()
         lead_select = field_list(["Id", "OwnerId", "IsConverted", "ConvertedContactId", "Email", "CreatedDate",
                                   *self.lead_fields.values()])
-        ids = [lead.crm_id for lead in leads if lead.crm_id and lead.crm_id.startswith("00Q")]
-        for soql in in_chunks(f"SELECT {lead_select} FROM Lead WHERE Id IN {{values}} AND IsConverted = false", ids):
-            for row in self.client.query(soql):
-                found.leads_by_id[str(row["Id"])] = row
-        if self.key_field:
-            keys = [lead.lead_key for lead in leads]
-            for soql in in_chunks(f"SELECT {lead_select} FROM Lead WHERE {self.key_field} IN {{values}} "
-                                  "AND IsConverted = false", keys):
-                for row in self.client.query(soql):
-                    found.leads_by_key.setdefault(str(row[self.key_field]), row)
-        emails = sorted({lead.email for lead in leads if lead.email})
-        for soql in in_chunks(f"SELECT {lead_select} FROM Lead WHERE Email IN {{values}} ORDER BY CreatedDate, Id",
-                              emails):
-            for row in self.client.query(soql):
-                email = str(row.get("Email") or "").lower()
-                if row.get("IsConverted"):
-                    if row.get("ConvertedContactId"):
-                        found.converted_contact_by_email.setdefault(email, str(row["ConvertedContactId"]))
-                else:
-                    found.leads_by_email.setdefault(email, row)
         contact_select = field_list(["Id", "OwnerId", "Email", *self.contact_fields.values()])
-        for soql in in_chunks(f"SELECT {contact_select} FROM Contact WHERE Email IN {{values}} "
-                              "ORDER BY CreatedDate, Id", emails):
-            for row in self.client.query(soql):
-                found.contacts_by_email.setdefault(str(row.get("Email") or "").lower(), row)
-                found.contacts_by_id[str(row["Id"])] = row
+        ids = [lead.crm_id for lead in leads if lead.crm_id and lead.crm_id.startswith("00Q")]
+        emails = sorted({lead.email for lead in leads if lead.email})
+        wanted: list[tuple[str, str]] = [
+            ("id", soql) for soql in in_chunks(f"SELECT {lead_select} FROM Lead WHERE Id IN {{values}} "
+                                               "AND IsConverted = false", ids)]
+        if self.key_field:
+            wanted += [("key", soql) for soql in in_chunks(
+                f"SELECT {lead_select} FROM Lead WHERE {self.key_field} IN {{values}} AND IsConverted = false",
+                [lead.lead_key for lead in leads])]
+        wanted += [("email", soql) for soql in in_chunks(
+            f"SELECT {lead_select} FROM Lead WHERE Email IN {{values}} ORDER BY CreatedDate, Id", emails)]
+        wanted += [("contact", soql) for soql in in_chunks(
+            f"SELECT {contact_select} FROM Contact WHERE Email IN {{values}} ORDER BY CreatedDate, Id", emails)]
+        for (kind, _), rows in zip(wanted, queries(self.client, [soql for _, soql in wanted]), strict=True):
+            for row in rows:
+                self._file(found, kind, row)
         missing = [i for i in found.converted_contact_by_email.values() if i not in found.contacts_by_id]
-        for soql in in_chunks(f"SELECT {contact_select} FROM Contact WHERE Id IN {{values}}", missing):
-            for row in self.client.query(soql):
+        converted = list(in_chunks(f"SELECT {contact_select} FROM Contact WHERE Id IN {{values}}", missing))
+        for rows in queries(self.client, converted):
+            for row in rows:
                 found.contacts_by_id[str(row["Id"])] = row
         return self._records(leads, found)
+
+    def _file(self, found: Found, kind: str, row: dict[str, Any]) -> None:
+        if kind == "id":
+            found.leads_by_id[str(row["Id"])] = row
+        elif kind == "key":
+            found.leads_by_key.setdefault(str(row[self.key_field or ""]), row)
+        elif kind == "email":
+            email = str(row.get("Email") or "").lower()
+            if row.get("IsConverted"):
+                if row.get("ConvertedContactId"):
+                    found.converted_contact_by_email.setdefault(email, str(row["ConvertedContactId"]))
+            else:
+                found.leads_by_email.setdefault(email, row)
+        else:
+            found.contacts_by_email.setdefault(str(row.get("Email") or "").lower(), row)
+            found.contacts_by_id[str(row["Id"])] = row
 
     def _records(self, leads: Sequence[Lead], found: Found) -> dict[str, CrmRecord]:
         rows: dict[str, tuple[str, dict[str, Any]]] = {}

@@ -45,6 +45,12 @@ class SalesforceSink:
         self._matcher = Matcher(self.client, self.directory, self.fields,
                                 {k: v for k, v in self._contact_fields.items() if k != "owner"}, config.placeholders)
 
+    def batch_size_for(self, backlog: int, default: int) -> int:
+        """Leads per process batch for this backlog: big enough for Bulk API 2.0 once the backlog is."""
+        if backlog >= self.config.bulk_threshold and self.writer.key_field:
+            return max(default, min(self.config.bulk_batch_size, backlog))
+        return default
+
     def mapped_fields(self) -> Collection[str]:
         return set(self.fields)
 

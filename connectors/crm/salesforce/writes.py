@@ -1,4 +1,4 @@
-"""Lead and Contact writes: sObject Collections (200 per call) or Bulk API 2.0 for large batches.
+"""Lead and Contact writes: sObject Collections (200 records, five to a Composite call) or Bulk API 2.0.
 
 Every call uses allOrNone=false, so one bad record is one rejection and the other 199 land.
 `Sforce-Auto-Assign: FALSE` keeps the org's assignment rule from overwriting the owner
@@ -17,7 +17,9 @@ from typing import Any, cast
 from simple_salesforce.api import Salesforce
 from simple_salesforce.bulk2 import SFBulk2Handler, SFBulk2Type
 
-from connectors.crm.salesforce.client import RETRIABLE_CODES, SalesforceBadRequest, SalesforceClient
+from connectors.crm.salesforce import composite
+from connectors.crm.salesforce.client import RETRIABLE_CODES, SalesforceClient
+from connectors.crm.salesforce.composite import Sub, SubResult
 from connectors.crm.salesforce.config import SalesforceConfig
 from connectors.records import OutcomeStatus
 from connectors.redaction import redact
@@ -59,25 +61,31 @@ class Writer:
             results.update(self._bulk([u for u in updates if u.sobject == "Lead"], "update"))
             updates = [u for u in updates if u.sobject != "Lead"]
             creates = []
-        for start in range(0, len(creates), COLLECTION_LIMIT):
-            results.update(self._collection(creates[start:start + COLLECTION_LIMIT], create=True))
-        for start in range(0, len(updates), COLLECTION_LIMIT):
-            results.update(self._collection(updates[start:start + COLLECTION_LIMIT], create=False))
+        # sObject Collections of 200, bundled five to a Composite call (one API call per 1,000 records).
+        chunks = [(creates[i:i + COLLECTION_LIMIT], True) for i in range(0, len(creates), COLLECTION_LIMIT)]
+        chunks += [(updates[i:i + COLLECTION_LIMIT], False) for i in range(0, len(updates), COLLECTION_LIMIT)]
+        answers = composite.run(self.client, [self._collection(chunk, create=create) for chunk, create in chunks])
+        for (chunk, create), answer in zip(chunks, answers, strict=True):
+            results.update(self._collection_results(chunk, answer, create=create))
         return results
 
-    def _collection(self, chunk: Sequence[Write], *, create: bool) -> dict[str, WriteResult]:
+    def _collection(self, chunk: Sequence[Write], *, create: bool) -> Sub:
         records = [{"attributes": {"type": w.sobject}, **w.fields, **({"id": w.record_id} if w.record_id else {})}
                    for w in chunk]
         body = {"allOrNone": False, "records": records}
-        upsert = create and self.key_field is not None
-        path = f"composite/sobjects/Lead/{self.key_field}" if upsert else "composite/sobjects"
-        try:
-            answer = self.client.rest(path, method="PATCH" if upsert or not create else "POST", json=body,
-                                      headers=self.headers) or []
-        except SalesforceBadRequest as exc:  # the whole request refused (e.g. a field the org lacks)
-            return {w.ref: _rejected(exc.code, exc.message) for w in chunk}
+        if create and self.key_field is not None:
+            return Sub("PATCH", f"composite/sobjects/Lead/{self.key_field}", body, self.headers)
+        return Sub("POST" if create else "PATCH", "composite/sobjects", body, self.headers)
+
+    def _collection_results(self, chunk: Sequence[Write], answer: SubResult, *,
+                            create: bool) -> dict[str, WriteResult]:
+        if answer.status >= 400:  # the whole request refused (e.g. a field the org lacks)
+            code, message = answer.error()
+            retriable = answer.status >= 500 or None
+            return {w.ref: _rejected(code, _scrub(message, w.fields.values()), retriable=retriable) for w in chunk}
         results: dict[str, WriteResult] = {}
-        for write, result in zip(chunk, answer, strict=False):
+        answer_rows = answer.body if isinstance(answer.body, list) else []
+        for write, result in zip(chunk, answer_rows, strict=False):
             if result.get("success"):
                 created = result.get("created", create) is not False and create
                 results[write.ref] = WriteResult(OutcomeStatus.CREATED if created else OutcomeStatus.UPDATED,
@@ -86,7 +94,7 @@ class Writer:
                 error = (result.get("errors") or [{}])[0]
                 results[write.ref] = _rejected(str(error.get("statusCode") or "ERROR"),
                                                _message(error, write.fields.values()))
-        for write in chunk[len(answer):]:  # Salesforce answers every record; a short answer is a server fault
+        for write in chunk[len(answer_rows):]:  # Salesforce answers every record; a short answer is a server fault
             results[write.ref] = _rejected("NO_RESULT", "Salesforce returned no result for this record",
                                            retriable=True)
         return results

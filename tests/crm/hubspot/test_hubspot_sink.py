@@ -70,6 +70,7 @@ def test_create_then_no_change_resync_makes_zero_writes(emulator: HubSpotEmulato
     assert contact["hubspot_owner_id"] == next(o for o, v in emulator.account.owners.items() if v["email"] == ALICE)
     assert (contact["hs_lead_status"], contact["lifecyclestage"], contact["leadsync_score"]) == ("NEW", "lead", "42")
     assert len(next(iter(emulator.account.lists.values()))["members"]) == 250
+    assert emulator.calls["lists.memberships"] == 1  # 250 members in one call (up to 500 per call)
     writes = emulator.write_calls()
     again = sink(emulator)
     assert set(sync(again, leads, [decision(i) for i in range(250)])) == {OutcomeStatus.UNCHANGED}
@@ -98,10 +99,19 @@ def test_lists_added_and_removed_in_batches(emulator: HubSpotEmulator) -> None:
     sync(sink(emulator), leads, [decision(i) for i in range(5)])
     members = next(iter(emulator.account.lists.values()))["members"]
     assert len(members) == 5
+    assert emulator.calls["lists.memberships"] == 1  # all five added in one call
     found = sink(emulator).lookup(leads)
     assert all(r.lists == ["Nurture"] for r in found.values())
     sync(sink(emulator), leads, [decision(i, lists=()) for i in range(5)])
     assert members == set()
+    assert emulator.calls["lists.memberships"] == 2  # and removed in one
+
+
+def test_list_memberships_go_500_per_call(emulator: HubSpotEmulator) -> None:
+    leads = [lead(i) for i in range(1100)]
+    sync(sink(emulator), leads, [decision(i) for i in range(1100)])
+    assert len(next(iter(emulator.account.lists.values()))["members"]) == 1100
+    assert emulator.calls["lists.memberships"] == 3  # 500 + 500 + 100
 
 
 def test_partial_batch_failure_is_a_rejected_outcome_with_hubspots_message(emulator: HubSpotEmulator) -> None:

@@ -3,6 +3,7 @@ cleanly, and leads entered in Salesforce by hand routed in place (CRM as a sourc
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -149,3 +150,26 @@ def test_validate_check_crm_lists_what_the_org_lacks(sf_config: Path, emulator: 
     assert bad.exit_code == 2, bad.output
     assert "Leadsync_Grade__c" in bad.output and "'Working - Contacted' is not a value" in bad.output
     assert "Traceback" not in bad.output and "hunter2-e2e-secret" not in bad.output
+
+
+def test_a_large_backlog_goes_through_bulk_api_even_with_small_batches(sf_config: Path,
+                                                                        emulator: SalesforceEmulator) -> None:
+    config = yaml.safe_load(sf_config.read_text())
+    config["crm"].update(bulk_threshold=250, bulk_batch_size=1000)
+    config["processing"]["batch_size"] = 100  # each batch alone stays under the threshold
+    lines = [json.dumps({"id": f"s{i}", "submitted_at": "2026-03-01T10:00:00Z", "fields": {
+        "email": f"p{i}@co{i}.example", "first_name": "P", "last_name": f"L{i}", "company": f"Co {i}"}})
+             for i in range(300)]
+    forms = sf_config.parent / "backlog.jsonl"
+    forms.write_text("\n".join(lines) + "\n")
+    config["sources"] = [{"type": "form_files", "name": "backlog", "path": "backlog.jsonl"}]
+    sf_config.write_text(yaml.safe_dump(config))
+    runtime = build_runtime(sf_config)
+    try:
+        run_sync(runtime, process=False)  # the backlog: 300 leads waiting
+        summary = run_sync(runtime)
+    finally:
+        runtime.close()
+    assert summary.outcomes == {"created": 300} and summary.batches == 1
+    assert emulator.calls["bulk_create_job"] == 1 and emulator.subrequests["composite_upsert"] == 0
+    assert len(emulator.org.records["Lead"]) == 300

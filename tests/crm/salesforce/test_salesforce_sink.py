@@ -38,8 +38,9 @@ def test_create_in_collections_of_200_then_a_no_change_resync_writes_nothing(emu
     leads = [lead(i) for i in range(450)]
     decisions = [decision(i, owner=(ALICE, BOB)[i % 2]) for i in range(450)]
     assert sync(sink, leads, decisions) == [Created] * 450
-    assert emulator.calls["composite_upsert"] == 3  # 200 + 200 + 50, upserted on the lead key
-    assert emulator.calls["composite_create"] == 3  # campaign memberships, 200 per call
+    assert emulator.subrequests["composite_upsert"] == 3  # 200 + 200 + 50, upserted on the lead key
+    assert emulator.subrequests["composite_create"] == 3  # campaign memberships, 200 per collection
+    assert emulator.calls["composite"] == 2  # each set of three collections in one Composite call
     rows = leads_in(emulator)
     assert len(rows) == 450
     alice = user_id(emulator, ALICE)
@@ -47,8 +48,10 @@ def test_create_in_collections_of_200_then_a_no_change_resync_writes_nothing(emu
     assert first["OwnerId"] == alice and first["Status"] == NEW and first["Leadsync_Score__c"] == 42
     assert first["Leadsync_MQL__c"] is False and first["Leadsync_Explanation__c"] == "Because: title 45."
     assert len(emulator.org.records["CampaignMember"]) == 450
-    headers = [h for method, path, h in emulator.requests if "composite/sobjects/Lead" in path]
-    assert all(h.get("sforce-auto-assign", h.get("Sforce-Auto-Assign")) == "FALSE" for h in headers)
+    headers = [h for method, path, h in emulator.requests if path.endswith("/composite")]
+    flags = [h.get("sforce-auto-assign", h.get("Sforce-Auto-Assign")) for h in headers]
+    assert flags.count("FALSE") == 1 and "TRUE" not in flags  # the lead-write bundle (look-ups, members: none)
+    assert {r["OwnerId"] for r in rows} == {alice, user_id(emulator, BOB)}  # routing kept, not auto-assigned
     writes = write_calls(emulator)
     assert sync(sink, leads, decisions) == [Unchanged] * 450
     assert write_calls(emulator) == writes  # zero write calls on a no-change re-sync
@@ -254,7 +257,7 @@ def test_bulk_api_above_the_threshold_with_per_record_results(emulator: Salesfor
     emulator.faults.reject_emails["p7@co7.example"] = ("FIELD_CUSTOM_VALIDATION_EXCEPTION", "no thanks")
     leads = [lead(i) for i in range(300)]
     outcomes = sync_outcomes(sink, leads, [decision(i, lists=()) for i in range(300)])
-    assert emulator.calls["bulk_create_job"] == 1 and emulator.calls["composite_upsert"] == 0
+    assert emulator.calls["bulk_create_job"] == 1 and emulator.subrequests["composite_upsert"] == 0
     assert [o.status for o in outcomes].count(Created) == 299
     assert outcomes[7].status is Rejected and outcomes[7].error_code == "SF:FIELD_CUSTOM_VALIDATION_EXCEPTION"
     assert len(leads_in(emulator)) == 299
@@ -271,7 +274,7 @@ def test_large_lookups_are_chunked_under_the_uri_limit_and_paged(emulator: Sales
     assert found["k0"].crm_id == min(rows, key=lambda i: rows[i]["CreatedDate"])  # the oldest duplicate
     assert emulator.calls["query_more"] >= 1
     assert max(len(path) for _, path, _ in emulator.requests) <= 16384  # no 414 URI Too Long
-    assert emulator.calls["query"] >= 3 * 4  # several chunks for each of the lookups
+    assert emulator.subrequests["query"] >= 3 * 4  # several chunks for each of the lookups
 
 
 def test_campaign_member_status_is_set_and_updated(emulator: SalesforceEmulator) -> None:

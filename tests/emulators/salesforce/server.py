@@ -93,6 +93,7 @@ class SalesforceEmulator:
         self.org = Org()
         self.faults = Faults()
         self.calls: Counter[str] = Counter()
+        self.subrequests: Counter[str] = Counter()  # what Composite requests ran inside (see routes_bundle)
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self.sessions: set[str] = set()
         self.cursors: dict[str, tuple[list[dict[str, Any]], int]] = {}  # query locator -> rows, batch size
@@ -103,9 +104,9 @@ class SalesforceEmulator:
         self._server.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self.routes: list[tuple[str, re.Pattern[str], str, Handler]] = []
-        from tests.emulators.salesforce import bulk, routes_composite, routes_query, routes_sobjects
+        from tests.emulators.salesforce import bulk, routes_bundle, routes_composite, routes_query, routes_sobjects
 
-        for module in (routes_query, routes_sobjects, routes_composite, bulk):
+        for module in (routes_query, routes_sobjects, routes_composite, bulk, routes_bundle):
             module.register(self)
 
     @property
@@ -131,6 +132,7 @@ class SalesforceEmulator:
             for spec in fields(Faults):
                 setattr(self.faults, spec.name, getattr(fresh, spec.name))
             self.calls.clear()
+            self.subrequests.clear()
             self.requests.clear()
             self.sessions.clear()
             self.cursors.clear()
