@@ -13,6 +13,7 @@ from prefect.cache_policies import NO_CACHE
 from connectors.sources.base import Source
 from flows.pipeline.capture import CaptureResult, capture_source_safely
 from flows.pipeline.process import BatchResult, ProcessContext, process_next_batch
+from flows.pipeline.rescore import rescore_next_batch
 from flows.pipeline.run import run_sync
 from flows.pipeline.runtime import build_runtime
 from flows.pipeline.summary import RunSummary
@@ -40,12 +41,21 @@ def process_batch_task(ctx: ProcessContext) -> BatchResult | None:
     return result
 
 
+@task(name="rescore-batch", cache_policy=NO_CACHE)
+def rescore_batch_task(ctx: ProcessContext) -> BatchResult | None:
+    result = rescore_next_batch(ctx)
+    if result is not None:
+        get_run_logger().info("re-scored %d due profiles: %s", len(result.decisions), result.outcomes)
+    return result
+
+
 @flow(name="leadsync-sync", log_prints=False)
 def sync_flow(config_path: str) -> RunSummary:
     """Capture every configured source into the inbox, then process the inbox into the CRM."""
     runtime = build_runtime(config_path)
     try:
-        summary = run_sync(runtime, capture_fn=capture_source_task, process_fn=process_batch_task)
+        summary = run_sync(runtime, capture_fn=capture_source_task, process_fn=process_batch_task,
+                           rescore_fn=rescore_batch_task)
     finally:
         runtime.close()
     return summary

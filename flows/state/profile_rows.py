@@ -15,6 +15,7 @@ from sqlalchemy import Connection, bindparam, delete, select, update
 from connectors.records import Event, Lead, ProfileState, StageTransition
 from flows.state.engine import as_utc
 from flows.state.schema import profile_events, profile_transitions, profiles
+from rules.trusted import trusted
 
 CHUNK = 500
 _FIT_EXCLUDE = {"events", "submission_ids", "lead_key"}
@@ -84,10 +85,16 @@ def event_row(profile_id: int, event: Event) -> dict[str, Any]:
             "type": event.type, "data": data or None}
 
 
+_EVENT_FIELDS = {"type", "at", "detail", "properties", "event_id"}
+
+
 def event_of(row: Any) -> Event:
-    data = row.data if isinstance(row.data, dict) else (json.loads(row.data) if row.data else {})
-    return Event.model_construct(type=row.type, at=datetime.fromtimestamp(row.at, UTC), detail=data.get("d"),
-                                 properties=data.get("p") or {}, event_id=None)
+    """An Event from a stored row, which we wrote from a validated Event: no second validation."""
+    data = row.data if isinstance(row.data, dict) else (json.loads(row.data) if row.data else None)
+    return trusted(Event, {"type": row.type, "at": datetime.fromtimestamp(row.at, UTC),
+                           "detail": data.get("d") if data else None,
+                           "properties": (data.get("p") or {}) if data else {}, "event_id": None},
+                   set(_EVENT_FIELDS))
 
 
 def fit_json(lead: Lead) -> dict[str, Any]:
@@ -102,9 +109,10 @@ def fit_of(value: Any, lead_key: str) -> Lead | None:
 
 
 def insert_events(conn: Connection, insert: Any, rows: Sequence[dict[str, Any]]) -> None:
-    for start in range(0, len(rows), CHUNK):
-        conn.execute(insert(profile_events).values(list(rows[start:start + CHUNK])).on_conflict_do_nothing(
-            index_elements=["profile_id", "dedupe"]))
+    # executemany: SQLAlchemy batches the rows into multi-row INSERTs with one cached compiled statement
+    if rows:
+        conn.execute(insert(profile_events).on_conflict_do_nothing(index_elements=["profile_id", "dedupe"]),
+                     list(rows))
 
 
 def load_profiles(conn: Connection, ids: Iterable[int], now: datetime, keep_days: int) -> dict[int, Profile]:
