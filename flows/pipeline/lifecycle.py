@@ -27,8 +27,6 @@ if TYPE_CHECKING:
 
 DEFAULT_KEEP_DAYS = 90
 """History kept when no rule names a window (the rules' default event window)."""
-RETENTION = timedelta(days=90)
-"""How long events of people who never identified (anonymous, engagement-only) wait for them."""
 MIN_RESCORE_DELAY = timedelta(hours=1)
 _WITHIN = re.compile(r"^events\.[A-Za-z0-9_-]+\.within_(\d+)d$")
 

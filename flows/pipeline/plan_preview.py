@@ -64,6 +64,8 @@ def preview(runtime: Runtime, now: datetime, include_done: bool = False, limit: 
         except RecordRejectedError as exc:
             result.rejected.append((f"{raw.source}/{raw.source_record_id}", str(exc)))
             continue
+        if lead.events_only:
+            continue  # behaviour only: it re-scores its person's profile, never creates a CRM lead by itself
         if not lead.is_spam and (not lead.is_test or runtime.loaded.config.processing.push_test_leads):
             leads.append(lead)
     merged = [merge_leads(group) for group in group_by_key(leads).values()]

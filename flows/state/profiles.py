@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, case, delete, func, insert, or_, select, text, update
+from sqlalchemy import Boolean, Connection, Engine, bindparam, case, delete, func, insert, or_, select, text, update
 
 from connectors.identity import Identity, Person, identities_of, resolve
 from connectors.records import Lead
@@ -33,6 +33,9 @@ from flows.state.profile_rows import (
 from flows.state.schema import profile_events, profile_identities, profile_merges, profile_transitions, profiles
 
 PROFILE_LOCK_KEY = 0x6C732D70726F6631  # "ls-prof1"
+RETENTION = timedelta(days=90)
+"""How long events of people who never identified (anonymous, engagement-only) wait for them: such a
+profile is due (and pruned by claim_due_profiles) this long after its last activity."""
 
 
 @dataclass
@@ -80,11 +83,12 @@ class ProfileStore:
                         profile_of[i] = int(person.profile_id or 0)
             for i, pid in direct.items():
                 profile_of[i] = moved.get(pid, pid)
-            self._append_events(conn, {i: profile_of[i] for i in direct}, leads)
+            self._append_events(conn, {i: profile_of[i] for i in direct}, leads, now)
             found = load_profiles(conn, set(profile_of), now, keep_days) if load else {}
         return Attached(profiles=found, profile_of=profile_of)
 
-    def _append_events(self, conn: Connection, targets: dict[int, int], leads: Sequence[Lead]) -> None:
+    def _append_events(self, conn: Connection, targets: dict[int, int], leads: Sequence[Lead],
+                       now: datetime) -> None:
         """Events of known people: rows in one executemany, last activity moved forward in another."""
         insert_events(conn, _insert(self.engine), [event_row(pid, e) for i, pid in targets.items()
                                                    for e in leads[i].events])
@@ -95,10 +99,13 @@ class ProfileStore:
                     latest[pid] = event.at
         if latest:
             active = profiles.c.last_activity_at
-            when = bindparam("v_at", type_=profiles.c.last_activity_at.type)
+            when = bindparam("v_at", type_=active.type)
+            keep_until = bindparam("v_keep", type_=active.type)
             conn.execute(update(profiles).where(profiles.c.id == bindparam("pid")).values(
-                last_activity_at=case((or_(active.is_(None), active < when), when), else_=active)),
-                [{"pid": pid, "v_at": at.astimezone(UTC)} for pid, at in latest.items()])
+                last_activity_at=case((or_(active.is_(None), active < when), when), else_=active),
+                next_rescore_at=case((profiles.c.has_lead_data, profiles.c.next_rescore_at), else_=keep_until)),
+                [{"pid": pid, "v_at": at.astimezone(UTC), "v_keep": max(at, now) + RETENTION}
+                 for pid, at in latest.items()])
 
     def _lock_profiles(self, conn: Connection) -> None:
         if conn.dialect.name == "postgresql":
@@ -187,10 +194,16 @@ class ProfileStore:
             times = [e.at for lead in mine for e in lead.events]
             if row.last_activity_at is not None:
                 times.append(as_utc(row.last_activity_at))  # type: ignore[arg-type]
-            updates.append({"pid": row.id, "v_fit": fit, "v_data": bool(row.has_lead_data or with_data),
-                            "v_active": max(times) if times else None})
+            active = max(times) if times else None
+            has_data = bool(row.has_lead_data or with_data)
+            updates.append({"pid": row.id, "v_fit": fit, "v_data": has_data, "v_active": active,
+                            # without lead data: due for pruning once the retention has passed
+                            "v_keep": None if has_data else max(active or now, now) + RETENTION})
+        next_at = profiles.c.next_rescore_at
         conn.execute(update(profiles).where(profiles.c.id == bindparam("pid")).values(
             fit=bindparam("v_fit"), has_lead_data=bindparam("v_data"), last_activity_at=bindparam("v_active"),
+            next_rescore_at=case((bindparam("v_data", type_=Boolean), next_at),
+                                 else_=bindparam("v_keep", type_=next_at.type)),
             updated_at=now), updates)
 
     def _merge(self, conn: Connection, into: int, merged_id: int, reason: str, now: datetime) -> None:
