@@ -47,8 +47,8 @@ def identities_of(lead: Lead) -> list[Identity]:
         found.append(Identity("crm_id", lead.crm_id))
     found += [Identity("anonymous_id", anonymous) for anonymous in dict.fromkeys(lead.anonymous_ids) if anonymous]
     found.append(Identity("lead_key", lead.lead_key))
-    name = person_key(lead)
-    if name and not lead.email:
+    name = None if lead.email else person_key(lead)
+    if name:
         found.append(Identity("name", name))
     return found
 
@@ -147,8 +147,11 @@ def resolve(lead_identities: Sequence[Sequence[Identity]], known: Mapping[Identi
     for i in range(len(lead_identities)):
         root = people.find(f"l{i}")
         groups.setdefault(root, Person(leads=[])).leads.append(i)
+    profiles_of: dict[str, list[int]] = {}
+    for profile_id in set(known.values()):
+        profiles_of.setdefault(people.find(f"p{profile_id}"), []).append(profile_id)
     for root, person in groups.items():
-        profiles = sorted(int(n[1:]) for n in people.parent if n.startswith("p") and people.find(n) == root)
+        profiles = sorted(profiles_of.get(root, []))
         if profiles:
             person.profile_id = profiles[0]
             reason = "; ".join(dict.fromkeys(people.reasons[root])) or "linked"

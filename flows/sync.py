@@ -22,6 +22,7 @@ from flows.gc_tuning import tune_gc
 from flows.pipeline.capture import CaptureResult, PageCallback, capture_source_safely, pause_line
 from flows.pipeline.process import BatchResult, ProcessContext, process_next_batch
 from flows.pipeline.progress import PeriodicLines, observe
+from flows.pipeline.rescore import rescore_next_batch
 from flows.pipeline.run import run_sync
 from flows.pipeline.runtime import build_runtime
 from flows.pipeline.summary import RunSummary
@@ -55,6 +56,14 @@ def process_batch_task(ctx: ProcessContext) -> BatchResult | None:
     return result
 
 
+@task(name="rescore-batch", cache_policy=NO_CACHE)
+def rescore_batch_task(ctx: ProcessContext) -> BatchResult | None:
+    result = rescore_next_batch(ctx)
+    if result is not None:
+        get_run_logger().info("re-scored %d due profiles: %s", len(result.decisions), result.outcomes)
+    return result
+
+
 def publish(summary: RunSummary) -> State[RunSummary]:
     """The summary as an artifact and the run's final state: FAILED with the reason when something failed."""
     create_markdown_artifact(markdown=summary.to_markdown(), key=SUMMARY_ARTIFACT,
@@ -80,7 +89,8 @@ def sync(config_path: str) -> State[RunSummary]:
     tune_gc()  # after start-up: see flows/gc_tuning.py
     try:
         with observe(PeriodicLines(get_run_logger().info, every=10)):
-            run_sync(runtime, capture_fn=capture_source_task, process_fn=process_batch_task, into=summary)
+            run_sync(runtime, capture_fn=capture_source_task, process_fn=process_batch_task,
+                     rescore_fn=rescore_batch_task, into=summary)
     except LeadsyncError as exc:
         summary.fatal_code = exc.code  # run_sync put the reason in summary.fatal; held leads are back in the inbox
     finally:

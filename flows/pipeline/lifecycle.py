@@ -33,8 +33,6 @@ class MakeLetter(Protocol):
 
 DEFAULT_KEEP_DAYS = 90
 """History kept when no rule names a window (the rules' default event window)."""
-RETENTION = timedelta(days=90)
-"""How long events of people who never identified (anonymous, engagement-only) wait for them."""
 MIN_RESCORE_DELAY = timedelta(hours=1)
 _WITHIN = re.compile(r"^events\.[A-Za-z0-9_-]+\.within_(\d+)d$")
 
@@ -179,5 +177,9 @@ def fallback_rescore_at(lead: Lead, decision: Decision, ruleset: Ruleset, now: d
     decay = ruleset.spec.scoring.decay
     if decay is not None and decision.behaviour_score > 0 and lead.events:
         start = max(event.at for event in lead.events) + timedelta(days=decay.after_days)
-        times.append(start if start > now else now + timedelta(days=1))
+        if start > now:
+            times.append(start)
+        else:  # decaying: come back when the (rounded) score has lost about one more point, 1 to 30 days
+            per_day = decision.behaviour_score * decay.percent_per_month / 100 / 30
+            times.append(now + timedelta(days=min(30.0, max(1.0, 1 / per_day))))
     return min(times, default=None)

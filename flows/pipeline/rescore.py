@@ -16,9 +16,10 @@ from connectors.crm.plan import PlanItem, plan_changes
 from connectors.errors import QuotaExhaustedError, RetriableError
 from connectors.records import ChangeKind, Decision, OutcomeStatus
 from flows.handoff.derive import record_settled
-from flows.pipeline.lifecycle import RETENTION, LifecycleBatch, keep_days
+from flows.pipeline.lifecycle import LifecycleBatch, keep_days
 from flows.pipeline.process import ROTATION, BatchResult, ProcessContext
 from flows.state import LedgerEntry, Profile
+from flows.state.profiles import RETENTION
 from rules import DecisionContext, RotationState
 from rules.assign import PinnedRoute
 

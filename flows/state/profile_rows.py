@@ -11,10 +11,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from connectors.records import Event, Lead, ProfileState, StageTransition
 from flows.state.engine import as_utc
-from flows.state.schema import profile_events, profile_transitions, profiles
+from flows.state.schema import profile_events, profile_identities, profile_transitions, profiles
+from rules.trusted import trusted
 
 CHUNK = 500
 _FIT_EXCLUDE = {"events", "submission_ids", "lead_key"}
@@ -84,10 +86,16 @@ def event_row(profile_id: int, event: Event) -> dict[str, Any]:
             "type": event.type, "data": data or None}
 
 
+_EVENT_FIELDS = {"type", "at", "detail", "properties", "event_id"}
+
+
 def event_of(row: Any) -> Event:
-    data = row.data if isinstance(row.data, dict) else (json.loads(row.data) if row.data else {})
-    return Event.model_construct(type=row.type, at=datetime.fromtimestamp(row.at, UTC), detail=data.get("d"),
-                                 properties=data.get("p") or {}, event_id=None)
+    """An Event from a stored row, which we wrote from a validated Event: no second validation."""
+    data = row.data if isinstance(row.data, dict) else (json.loads(row.data) if row.data else None)
+    return trusted(Event, {"type": row.type, "at": datetime.fromtimestamp(row.at, UTC),
+                           "detail": data.get("d") if data else None,
+                           "properties": (data.get("p") or {}) if data else {}, "event_id": None},
+                   set(_EVENT_FIELDS))
 
 
 def fit_json(lead: Lead) -> dict[str, Any]:
@@ -102,9 +110,10 @@ def fit_of(value: Any, lead_key: str) -> Lead | None:
 
 
 def insert_events(conn: Connection, insert: Any, rows: Sequence[dict[str, Any]]) -> None:
-    for start in range(0, len(rows), CHUNK):
-        conn.execute(insert(profile_events).values(list(rows[start:start + CHUNK])).on_conflict_do_nothing(
-            index_elements=["profile_id", "dedupe"]))
+    # executemany: SQLAlchemy batches the rows into multi-row INSERTs with one cached compiled statement
+    if rows:
+        conn.execute(insert(profile_events).on_conflict_do_nothing(index_elements=["profile_id", "dedupe"]),
+                     list(rows))
 
 
 def load_profiles(conn: Connection, ids: Iterable[int], now: datetime, keep_days: int) -> dict[int, Profile]:
@@ -157,6 +166,10 @@ def save_outcomes(conn: Connection, outcomes: Sequence[ProfileOutcome], now: dat
     conn.execute(update(profiles).where(profiles.c.id == bindparam("pid")).values(
         updated_at=now, **{name: bindparam(f"v_{name}") for name in names}),
         [{"pid": o.profile_id, **{f"v_{name}": getattr(o, name) for name in names}} for o in outcomes])
+    crm_ids = [{"kind": "crm_id", "value": o.crm_id, "profile_id": o.profile_id} for o in outcomes if o.crm_id]
+    if crm_ids:  # the CRM record is an identity too: a later read of it (CRM as a source) finds the person
+        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        conn.execute(insert(profile_identities).on_conflict_do_nothing(index_elements=["kind", "value"]), crm_ids)
     moves = [o for o in outcomes if o.transition is not None]
     if moves:
         conn.execute(profile_transitions.insert(), [{

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import Boolean, Connection, Engine, bindparam, case, delete, func, insert, or_, select, text, update
 
 from connectors.identity import Identity, Person, identities_of, resolve
 from connectors.records import Lead
@@ -33,6 +33,9 @@ from flows.state.profile_rows import (
 from flows.state.schema import profile_events, profile_identities, profile_merges, profile_transitions, profiles
 
 PROFILE_LOCK_KEY = 0x6C732D70726F6631  # "ls-prof1"
+RETENTION = timedelta(days=90)
+"""How long events of people who never identified (anonymous, engagement-only) wait for them: such a
+profile is due (and pruned by claim_due_profiles) this long after its last activity."""
 
 
 @dataclass
@@ -46,33 +49,77 @@ class Attached:
 class ProfileStore:
     engine: Engine
 
-    def attach(self, leads: Sequence[Lead], now: datetime, keep_days: int) -> Attached:
-        """Resolve the leads to profiles, store their identities, events and facts; return the profiles."""
-        describe = [f"{lead.source}/{lead.source_record_id}" for lead in leads]  # merge reasons name no person
+    def attach(self, leads: Sequence[Lead], now: datetime, keep_days: int, *, load: bool = True) -> Attached:
+        """Resolve the leads to profiles, store their identities, events and facts; return the profiles
+        (with `load=False` only which profile each lead went to: bulk appends of events)."""
         with self.engine.begin() as conn:
             self._lock_profiles(conn)
             identities = [identities_of(lead) for lead in leads]
-            known = self._known(conn, {x for ids in identities for x in ids})
-            emails = self._emails_of(conn, set(known.values()))
-            people = resolve(identities, known, emails, describe)
-            self._create_profiles(conn, people, leads, now)
-            for person in people:
-                assert person.profile_id is not None
-                for merged_id, reason in sorted(person.merged.items()):
-                    self._merge(conn, person.profile_id, merged_id, reason, now)
-            self._store_batch(conn, people, leads, now)
+            known = self._known(conn, identities)
+            # Events of people already known by every identity they carry (the bulk of an event
+            # stream) go straight to their profile; everyone else goes through resolution.
+            direct: dict[int, int] = {}
+            for i, ids in enumerate(identities):
+                targets = {known.get(x) for x in ids if x.kind != "lead_key" or x in known}
+                if leads[i].events_only and len(targets) == 1 and None not in targets:
+                    direct[i] = targets.pop()  # type: ignore[assignment]
+            rest = [i for i in range(len(leads)) if i not in direct]
             profile_of = [0] * len(leads)
-            for person in people:
-                for i in person.leads:
-                    profile_of[i] = int(person.profile_id or 0)
-            found = load_profiles(conn, set(profile_of), now, keep_days)
+            moved: dict[int, int] = {}
+            if rest:
+                people = resolve([identities[i] for i in rest], known, self._emails_of(conn, set(known.values())),
+                                 [f"{leads[i].source}/{leads[i].source_record_id}" for i in rest])
+                for person in people:
+                    person.leads = [rest[j] for j in person.leads]
+                self._create_profiles(conn, people, leads, now)
+                for person in people:
+                    assert person.profile_id is not None
+                    for merged_id, reason in sorted(person.merged.items()):
+                        self._merge(conn, person.profile_id, merged_id, reason, now)
+                        moved[merged_id] = person.profile_id
+                self._store_batch(conn, people, leads, now)
+                for person in people:
+                    for i in person.leads:
+                        profile_of[i] = int(person.profile_id or 0)
+            for i, pid in direct.items():
+                profile_of[i] = moved.get(pid, pid)
+            self._append_events(conn, {i: profile_of[i] for i in direct}, leads, now)
+            found = load_profiles(conn, set(profile_of), now, keep_days) if load else {}
         return Attached(profiles=found, profile_of=profile_of)
+
+    def _append_events(self, conn: Connection, targets: dict[int, int], leads: Sequence[Lead],
+                       now: datetime) -> None:
+        """Events of known people: rows in one executemany, last activity moved forward in another."""
+        insert_events(conn, _insert(self.engine), [event_row(pid, e) for i, pid in targets.items()
+                                                   for e in leads[i].events])
+        latest: dict[int, datetime] = {}
+        for i, pid in targets.items():
+            for event in leads[i].events:
+                if pid not in latest or event.at > latest[pid]:
+                    latest[pid] = event.at
+        if latest:
+            active = profiles.c.last_activity_at
+            when = bindparam("v_at", type_=active.type)
+            keep_until = bindparam("v_keep", type_=active.type)
+            conn.execute(update(profiles).where(profiles.c.id == bindparam("pid")).values(
+                last_activity_at=case((or_(active.is_(None), active < when), when), else_=active),
+                next_rescore_at=case((profiles.c.has_lead_data, profiles.c.next_rescore_at), else_=keep_until)),
+                [{"pid": pid, "v_at": at.astimezone(UTC), "v_keep": max(at, now) + RETENTION}
+                 for pid, at in latest.items()])
 
     def _lock_profiles(self, conn: Connection) -> None:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PROFILE_LOCK_KEY})
 
-    def _known(self, conn: Connection, wanted: set[Identity]) -> dict[Identity, int]:
+    def _known(self, conn: Connection, identities: Sequence[Sequence[Identity]]) -> dict[Identity, int]:
+        """Stored identities, strong ones first; lead keys and name keys only for leads those did not find."""
+        found = self._lookup(conn, {x for ids in identities for x in ids if x.kind not in {"lead_key", "name"}})
+        weak = {x for ids in identities if not any(x in found for x in ids)
+                for x in ids if x.kind in {"lead_key", "name"}}
+        found.update(self._lookup(conn, weak))
+        return found
+
+    def _lookup(self, conn: Connection, wanted: set[Identity]) -> dict[Identity, int]:
         found: dict[Identity, int] = {}
         by_kind: dict[str, list[str]] = {}
         for identity in wanted:
@@ -121,9 +168,9 @@ class ProfileStore:
         insert_many = _insert(self.engine)
         identity_rows = [{"kind": x.kind, "value": x.value, "profile_id": p.profile_id}
                          for p in people for x in p.new_identities]
-        for start in range(0, len(identity_rows), CHUNK):
-            conn.execute(insert_many(profile_identities).values(identity_rows[start:start + CHUNK])
-                         .on_conflict_do_nothing(index_elements=["kind", "value"]))
+        if identity_rows:
+            conn.execute(insert_many(profile_identities).on_conflict_do_nothing(index_elements=["kind", "value"]),
+                         identity_rows)
         insert_events(conn, insert_many, [event_row(int(p.profile_id or 0), e)
                                           for p in people for i in p.leads for e in leads[i].events])
         pids = sorted({int(p.profile_id or 0) for p in people})
@@ -139,16 +186,24 @@ class ProfileStore:
             mine = [leads[i] for i in person.leads]
             with_data = [lead for lead in mine if not lead.events_only]
             fit = row.fit
-            if with_data:
+            if with_data and not row.fit and len(with_data) == 1:
+                fit = fit_json(with_data[0])  # a new person: nothing to merge with
+            elif with_data:
                 facts = [Lead.model_validate({**row.fit, "lead_key": row.lead_key})] if row.fit else []
                 fit = fit_json(merge_leads([*facts, *with_data]))
             times = [e.at for lead in mine for e in lead.events]
             if row.last_activity_at is not None:
                 times.append(as_utc(row.last_activity_at))  # type: ignore[arg-type]
-            updates.append({"pid": row.id, "v_fit": fit, "v_data": bool(row.has_lead_data or with_data),
-                            "v_active": max(times) if times else None})
+            active = max(times) if times else None
+            has_data = bool(row.has_lead_data or with_data)
+            updates.append({"pid": row.id, "v_fit": fit, "v_data": has_data, "v_active": active,
+                            # without lead data: due for pruning once the retention has passed
+                            "v_keep": None if has_data else max(active or now, now) + RETENTION})
+        next_at = profiles.c.next_rescore_at
         conn.execute(update(profiles).where(profiles.c.id == bindparam("pid")).values(
             fit=bindparam("v_fit"), has_lead_data=bindparam("v_data"), last_activity_at=bindparam("v_active"),
+            next_rescore_at=case((bindparam("v_data", type_=Boolean), next_at),
+                                 else_=bindparam("v_keep", type_=next_at.type)),
             updated_at=now), updates)
 
     def _merge(self, conn: Connection, into: int, merged_id: int, reason: str, now: datetime) -> None:

@@ -184,7 +184,7 @@ profile_events = Table(
     Column("dedupe", BigInteger, nullable=False),  # 64-bit hash of the event id (or of its submission)
     Column("at", BigInteger, nullable=False),  # epoch seconds, UTC
     Column("type", String(64), nullable=False),
-    Column("data", JSON),  # {"p": properties, "d": detail} when present
+    Column("data", JSON(none_as_null=True)),  # {"p": properties, "d": detail} when present (else SQL NULL)
     PrimaryKeyConstraint("profile_id", "dedupe", name="pk_profile_events"),
     sqlite_with_rowid=False,
 )

@@ -25,8 +25,10 @@ def test_sync_flow_on_the_demo(prefect_harness: None, demo_config: Path) -> None
             return sorted(r.name for r in runs)
 
     names = asyncio.run(task_run_names())
-    # 2 captures + 1 batch + the empty claim that ends the loop: 4 task runs for ~15 leads
-    assert len(names) == 4, names
+    # 2 captures + 1 batch + the empty claim that ends the loop + the due-profiles claim that finds
+    # none (re-scoring after the inbox): 5 task runs for ~15 leads
+    assert len(names) == 5, names
+    assert sum(n.startswith("rescore-batch") for n in names) == 1
     assert sum(n.startswith("capture-") for n in names) == 2
 
     again = sync_flow(str(demo_config))

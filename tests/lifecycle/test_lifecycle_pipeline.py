@@ -68,6 +68,7 @@ def test_a_lead_collecting_60_points_over_four_weeks_becomes_an_mql_in_the_run_i
     assert crossing.mqls == 1
     [profile] = pipe.store.profile_rows()
     assert profile["mql_at"] is not None and profile["score"] == 61 and profile["crm_id"] == str(sam["id"])
+    assert pipe.store.profile_by_identity("crm_id", str(sam["id"])) == profile["id"]
     assert len(pipe.sink.all_leads()) == 1
 
     writes = pipe.sink.write_calls

@@ -94,14 +94,15 @@ def test_people_who_never_identify_are_pruned_after_the_retention(store: StateSt
     attached = store.attach([lead(1, anonymous_ids=["anon-2"], events_only=True,
                                   events=[ev("website_visit", T0, "w1")])], T0, 90)
     [pid] = attached.profile_of
-    from sqlalchemy import update
-
-    from flows.state.schema import profiles
-    with store.engine.begin() as conn:
-        conn.execute(update(profiles).values(next_rescore_at=T0 + timedelta(days=90)))
+    assert store.profile_rows()[0]["next_rescore_at"] is not None  # due for pruning in 90 days
+    store.attach([lead(2, anonymous_ids=["anon-2"], events_only=True,
+                       events=[ev("website_visit", T0 + timedelta(days=1), "w2")])], T0 + timedelta(days=1), 90)
     assert store.claim_due_profiles(T0 + timedelta(days=30), 100, timedelta(minutes=5), 90,
                                     timedelta(days=90)) == []
-    assert store.claim_due_profiles(T0 + timedelta(days=91), 100, timedelta(minutes=5), 90,
+    assert store.claim_due_profiles(T0 + timedelta(days=90, hours=12), 100, timedelta(minutes=5), 90,
+                                    timedelta(days=90)) == []
+    assert len(store.profile_rows()) == 1  # its last visit (day 1) moved the retention on
+    assert store.claim_due_profiles(T0 + timedelta(days=91, hours=1), 100, timedelta(minutes=5), 90,
                                     timedelta(days=90)) == []
     assert store.profile_rows() == [] and store.count_profile_events() == 0
     assert store.profile_by_identity("anonymous_id", "anon-2") is None and pid

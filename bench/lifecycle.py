@@ -1,0 +1,178 @@
+"""Lifecycle at scale: profiles, events appended in batches, the daily re-score pass, store size, memory.
+
+One run, figures printed next to their targets (issue 11, item 7):
+  1. N profiles created from submissions (default 1,000,000), peak RSS printed at 100k and at N;
+  2. M events (default 10,000,000) appended through `StateStore.attach`, the process stage's path
+     (identity look-ups, dedupe, last activity), in batches: events/s (target >= 20,000);
+  3. a first decision of every profile (rules over fit facts + kept history; saves score, stage,
+     next_rescore_at), then the next day's re-score pass: only the due profiles, found by the
+     next_rescore_at index (target <= 60 s over 1M profiles; how many were due is printed);
+  4. bytes per profile (profiles + identities, indexes included; target <= 1 KB) and per kept
+     event (target <= 200 B).
+The CRM is left out: the pass decides and saves in the store; what changed goes to the CRM in the
+sink's batches, measured by bench/crm_leads.py. Usage:
+  python bench/lifecycle.py                      # full scale (a quiet machine: ~1 h on SQLite)
+  python bench/lifecycle.py --scale 0.01         # 10k profiles, 100k events: a quick check
+  python bench/lifecycle.py --url postgresql://user@host/db   # on PostgreSQL (an empty database)
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import func, select, text
+
+from connectors.normalise import lead_key_for
+from connectors.records import Event, Lead
+from flows.pipeline.lifecycle import keep_days, profile_outcome
+from flows.state import StateStore
+from flows.state.schema import profile_events, profiles
+from rules import DecisionContext, load_ruleset
+
+REPO = Path(__file__).resolve().parents[1]
+NOW = datetime(2026, 12, 1, 6, tzinfo=UTC)
+SPAN_DAYS = 120  # events spread over the last four months: some compacted, some leaving their windows
+EVENT_MIX = [("email_open", 40), ("email_click", 15), ("website_visit", 25), ("pricing_page_visit", 8),
+             ("whitepaper_download", 6), ("event_attended", 2), ("careers_page_visit", 3), ("unsubscribe", 1)]
+INDUSTRIES = ["Software", "Logistics", "Retail", "Robotics", "Financial Services", "Healthcare"]
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def email(i: int) -> str:
+    return f"person{i}@company{i % 50_000}.example"
+
+
+def submissions(start: int, stop: int, rng: random.Random) -> list[Lead]:
+    at = NOW - timedelta(days=SPAN_DAYS + 1)
+    return [Lead.model_construct(
+        lead_key=lead_key_for(email(i), "", ""), source="forms:web", source_record_id=f"s{i}", received_at=at,
+        email=email(i), first_name=f"First{i}", last_name=f"Last{i}", company=f"Company {i % 50_000}",
+        title=rng.choice(["VP Sales", "Engineer", "Head of Growth", "Analyst"]), industry=rng.choice(INDUSTRIES),
+        employees=rng.choice([12, 80, 250, 900]), country=rng.choice(["US", "DE", "SE", "BR"]),
+        ) for i in range(start, stop)]
+
+
+def event_batches(n_profiles: int, n_events: int, batch: int, rng: random.Random) -> Iterator[list[Lead]]:
+    kinds, weights = zip(*EVENT_MIX, strict=True)
+    for start in range(0, n_events, batch):
+        size = min(batch, n_events - start)
+        people: dict[int, list[Event]] = {}
+        for n in range(start, start + size):
+            at = NOW - timedelta(seconds=rng.randrange(SPAN_DAYS * 86400))
+            people.setdefault(rng.randrange(n_profiles), []).append(Event.model_construct(
+                type=rng.choices(kinds, weights)[0], at=at, detail=None, properties={}, event_id=f"ev{n}"))
+        yield [Lead.model_construct(lead_key=lead_key_for(email(i), "", ""), source="tracking:web",
+                                    source_record_id=f"t{start}-{i}", received_at=NOW, email=email(i),
+                                    events=events, events_only=True, anonymous_ids=[])
+               for i, events in people.items()]
+
+
+def table_bytes(store: StateStore, names: list[str]) -> int:
+    with store.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            return sum(int(conn.execute(text("SELECT pg_total_relation_size(:t)"), {"t": n}).scalar_one())
+                       for n in names)
+        master = conn.execute(text("SELECT name, tbl_name FROM sqlite_master")).fetchall()
+        objects = {r.name for r in master if r.tbl_name in names}  # the tables and their indexes
+        sizes = conn.execute(text("SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name")).fetchall()
+        return sum(int(r.bytes) for r in sizes if r.name in objects)
+
+
+def decide_pass(store: StateStore, ruleset: object, ids_or_due: str, now: datetime, batch: int) -> tuple[int, float]:
+    """Decide profiles in batches and save score, stage and next_rescore_at (no CRM); returns (count, s)."""
+    from rules import Ruleset
+
+    assert isinstance(ruleset, Ruleset)
+    days, count, after = keep_days(ruleset), 0, 0
+    started = time.perf_counter()
+    while True:
+        if ids_or_due == "all":
+            found = store.profiles_after(after, batch, now, days)
+        else:
+            found = store.claim_due_profiles(now, batch, timedelta(minutes=15), days, timedelta(days=90))
+        if not found:
+            break
+        leads = [p.as_lead() for p in found]
+        decided = ruleset.decide(leads, DecisionContext(now=now, profiles={p.lead_key: p.state for p in found}))
+        outcomes = [profile_outcome(p, lead, d, None, ruleset, now)
+                    for p, lead, d in zip(found, leads, decided.decisions, strict=True)]
+        store.record_decisions("bench", [], profiles=outcomes)
+        count += len(found)
+        after = found[-1].id
+    return count, time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of 1M profiles / 10M events")
+    parser.add_argument("--batch", type=int, default=20_000, help="events per attach call")
+    parser.add_argument("--url", default=None, help="state store URL (default: a temporary SQLite file)")
+    args = parser.parse_args()
+    n_profiles, n_events = int(1_000_000 * args.scale), int(10_000_000 * args.scale)
+    tmp = tempfile.TemporaryDirectory()
+    url = args.url or f"sqlite:///{tmp.name}/state.db"
+    store = StateStore(url)
+    store.create_schema()
+    ruleset = load_ruleset(REPO / "config" / "rules.yaml")
+    rng = random.Random(11)
+    print(f"lifecycle bench on {store!r}: {n_profiles:,} profiles, {n_events:,} events, keep "
+          f"{keep_days(ruleset)} days of history")
+
+    started, marks = time.perf_counter(), {100_000, n_profiles}
+    for start in range(0, n_profiles, 5_000):
+        stop = min(start + 5_000, n_profiles)
+        store.attach(submissions(start, stop, rng), NOW - timedelta(days=SPAN_DAYS), keep_days(ruleset), load=False)
+        if stop in marks:
+            print(f"  {stop:>9,} profiles: peak RSS {rss_mb():7.0f} MB", flush=True)
+    took = time.perf_counter() - started
+    print(f"profiles created: {n_profiles / took:,.0f} profiles/s ({took:.0f} s)")
+
+    appended, took = 0, 0.0
+    for leads in event_batches(n_profiles, n_events, args.batch, rng):
+        # The generated batch is input, not the store's work: keep its objects out of the cyclic
+        # collector's scans (they would cost several times the append itself in full collections).
+        gc.freeze()
+        started = time.perf_counter()
+        store.attach(leads, NOW, keep_days(ruleset), load=False)
+        took += time.perf_counter() - started
+        appended += sum(len(lead.events) for lead in leads)
+        gc.unfreeze()
+    print(f"events appended: {appended / took:,.0f} events/s in batches of {args.batch:,} "
+          f"({took:.0f} s)   target >= 20,000 events/s")
+    print(f"  peak RSS {rss_mb():.0f} MB")
+
+    count, took = decide_pass(store, ruleset, "all", NOW, 5_000)
+    print(f"first decision of every profile: {count:,} in {took:.0f} s ({count / took:,.0f} profiles/s)")
+    with store.engine.connect() as conn:
+        tomorrow = NOW + timedelta(days=1)
+        due = int(conn.execute(select(func.count()).select_from(profiles).where(
+            profiles.c.next_rescore_at <= tomorrow)).scalar_one())
+        kept = int(conn.execute(select(func.count()).select_from(profile_events)).scalar_one())
+    count, took = decide_pass(store, ruleset, "due", tomorrow, 5_000)
+    print(f"daily re-score pass: {count:,} due of {n_profiles:,} profiles (index said {due:,}) in {took:.1f} s   "
+          f"target <= 60 s for 1M profiles")
+    profile_bytes = table_bytes(store, ["profiles", "profile_identities"])
+    event_bytes = table_bytes(store, ["profile_events"])
+    print(f"store: {profile_bytes / n_profiles:,.0f} B per profile (target <= 1,024)   "
+          f"{event_bytes / max(kept, 1):,.0f} B per kept event over {kept:,} kept (target <= 200)")
+    print(f"peak RSS at the end: {rss_mb():.0f} MB")
+    store.dispose()
+    tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()
