@@ -256,7 +256,7 @@ def test_trusted_decision_equals_a_validated_one() -> None:
         "owner": A, "queue": None, "team": "t", "routing_rule_id": "r", "routing_method": "round_robin",
         "routing_reason": "team t", "skipped": [SkippedRep(owner=B, reason="inactive")], "status_key": "new",
         "status": "New", "lists_add": ["L"], "lists_remove": [], "ruleset_version": "1", "explanation": "e",
-        "stage": "new", "transition": None, "next_rescore_at": None}
+        "stage": "new", "stage_since": None, "transition": None, "next_rescore_at": None}
     validated = Decision(**fields)
     filled = trusted(Decision, {name: fields[name] for name in DECISION_FIELDS}, set(DECISION_FIELDS))
     assert filled == validated and filled.model_dump_json() == validated.model_dump_json()
