@@ -19,6 +19,7 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import ValidationError
 
 from connectors.errors import RecordRejectedError
+from connectors.geo import place
 from connectors.records import Attribution, Consent, Lead, RawSubmission
 
 _TRUE = {"1", "y", "yes", "true", "on", "oui", "ja", "si", "sí", "checked", "x", "opt-in", "opted in"}
@@ -190,6 +191,8 @@ def build_lead(raw: RawSubmission, fields: Mapping[str, Any], default_region: st
                                   code="MISSING_CONTACT")
     consent = fields.get("consent") or {}
     attribution = fields.get("attribution") or {}
+    city, state, postal_code = (clean_text(fields.get(name)) for name in ("city", "state", "postal_code"))
+    where = place(city, state, postal_code, country) if city or postal_code else None
     interest = fields.get("product_interest")
     if isinstance(interest, str):
         interest = [p.strip() for p in re.split(r"[;,|]", interest) if p.strip()]
@@ -209,10 +212,12 @@ def build_lead(raw: RawSubmission, fields: Mapping[str, Any], default_region: st
             industry=clean_text(fields.get("industry")),
             employees=parse_int(fields.get("employees"), "employees", record),
             street=clean_text(fields.get("street")),
-            city=clean_text(fields.get("city")),
-            state=clean_text(fields.get("state")),
-            postal_code=clean_text(fields.get("postal_code")),
+            city=city,
+            state=state,
+            postal_code=postal_code,
             country=country,
+            latitude=where.latitude if where else None,
+            longitude=where.longitude if where else None,
             inquiry=clean_text(fields.get("inquiry")),
             product_interest=list(interest or []),
             consent=Consent(**{k: parse_bool(v) for k, v in consent.items()}),
