@@ -55,13 +55,15 @@ def rule_detail(counted: str, first: datetime, last: datetime) -> str:
     return counted + ", " + first_day.isoformat() + " to " + last_day.isoformat()
 
 
-def tipping_event(candidates: Iterable[Tip]) -> Tip | None:
-    """The latest event among rules that add points (the first such rule wins a tie)."""
-    best: Tip | None = None
-    for rule_id, event in candidates:
-        if best is None or event.at > best[1].at:
-            best = (rule_id, event)
-    return best
+def tipping_event(candidates: Iterable[tuple[str, float, Event]]) -> Tip | None:
+    """The latest event counted by a rule that adds points (rule id, points, its latest event); of rules
+    whose latest events tie, the one adding the most points (a /pricing visit: the pricing rule, not the
+    plain visit), then the first."""
+    best: tuple[str, float, Event] | None = None
+    for rule_id, points, event in candidates:
+        if best is None or event.at > best[2].at or (event.at == best[2].at and points > best[1]):
+            best = (rule_id, points, event)
+    return (best[0], best[2]) if best is not None else None
 
 
 def decay_step(behaviour: float, last: datetime | None, now: datetime,

@@ -95,6 +95,7 @@ class BehaviourScorer:
             return behaviour, None, None
         expiry: datetime | None = None
         tip: Tip | None = None
+        tip_points = 0.0
         for index in sorted(counted):
             rule, hits = self.rules[index], counted[index]
             first = last = hits[0]
@@ -119,6 +120,7 @@ class BehaviourScorer:
             leaves = first.at + windows[index]
             if expiry is None or leaves < expiry:
                 expiry = leaves
-            if rule.points > 0 and (tip is None or last.at > tip[1].at):
-                tip = (rule.id, last)
+            if rule.points > 0 and (tip is None or last.at > tip[1].at
+                                    or (last.at == tip[1].at and rule.points > tip_points)):
+                tip, tip_points = (rule.id, last), rule.points
         return behaviour, expiry, tip

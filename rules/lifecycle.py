@@ -35,7 +35,7 @@ _NURTURED = ("nurture", "recycled")
 def crossing_cause(threshold: float, score: float, tip: Tip | None, now: datetime) -> str:
     """'crossed 60 on 2026-11-28: pricing-page (page_view /pricing)', or the score when no event tipped it."""
     if tip is None:
-        return f"crossed {threshold:g} on {now.date()}: score {score:g}"
+        return f"crossed {threshold:g} on {now.date()}: score {round(score, 2):g}"
     rule_id, event = tip
     where = event.properties.get("path") or event.properties.get("url") or event.detail
     what = event.type + (f" {str(where)[:80]}" if where else "")
@@ -87,7 +87,7 @@ def next_stage(past: ProfileState | None, *, qualification: str, reasons: list[s
         stage, cause = "mql", crossing_cause(threshold, score, tip, now)
     elif before in ("mql", "worked") and _recycles(score, life):
         stage = life.recycle_to
-        cause = f"recycled on {now.date()}: score {score:g} fell below {life.recycle_below:g}" + (
+        cause = f"recycled on {now.date()}: score {round(score, 2):g} fell below {life.recycle_below:g}" + (
             ", never worked" if not worked else "")
     elif before in _NURTURED:
         stage, cause = before, ""

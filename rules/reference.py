@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from connectors.records import Decision, Lead, ProfileState, ScoreLine
+from connectors.records import Decision, Event, Lead, ProfileState, ScoreLine
 from rules.assign import Route
 from rules.behaviour import (
     EventFacts,
@@ -109,7 +109,7 @@ def _score(ruleset: Ruleset, facts: Facts, lead: Lead, now: datetime, profile: P
             else:
                 behaviour += rule.points
     expiries: list[datetime] = []
-    tips: list[Tip] = []
+    tips: list[tuple[str, float, Event]] = []
     for habit in behaviour_rules(scoring):
         meets = ruleset.predicates[f"behaviour.{habit.id}"]
         window = timedelta(days=habit.window_days)
@@ -124,7 +124,7 @@ def _score(ruleset: Ruleset, facts: Facts, lead: Lead, now: datetime, profile: P
                                detail=rule_detail(count_text(habit, len(counted), points), first.at, last.at)))
         expiries.append(first.at + window)
         if habit.points > 0:
-            tips.append((habit.id, last))
+            tips.append((habit.id, habit.points, last))
     windows, idle_read = time_facts(ruleset.spec)
     latest = last_activity(lead.events, profile)
     lost, idle, decay_next = decay_step(behaviour, latest, now, scoring.decay)
