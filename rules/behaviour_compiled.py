@@ -14,7 +14,6 @@ from typing import Any
 from connectors.records import Event, ScoreLine
 from rules.behaviour import Tip, count_text, rule_detail, rule_total
 from rules.codegen import RUNTIME, SourceBuilder
-from rules.explain import line_text
 from rules.models import BehaviourRule, RulesFile
 from rules.trusted import SCORE_LINE_FIELDS, trusted
 
@@ -56,7 +55,7 @@ class BehaviourScorer:
 
     def __init__(self, spec: RulesFile, rules: Sequence[BehaviourRule]) -> None:
         self.rules = list(rules)
-        self._counted: dict[tuple[int, int], tuple[float, str]] = {}  # (rule, count) -> points and its text
+        self._counted: dict[tuple[int, int], tuple[float, str, str]] = {}  # (rule, count) -> points, texts
         self.windows = [timedelta(days=rule.window_days) for rule in rules]
         by_type: dict[str, tuple[list[int], list[tuple[int, BehaviourRule]]]] = {}
         for index, rule in enumerate(rules):
@@ -77,46 +76,46 @@ class BehaviourScorer:
         if not events:
             return behaviour, None, None
         by_type, windows = self.by_type, self.windows
-        counted: dict[int, list[Event]] = {}
+        counted: dict[int, list[Any]] = {}  # rule index -> [count, first counted event, last counted event]
         for event in events:
             found = by_type.get(event.type)
             if found is None:
                 continue
             always, classify = found
-            age = now - event.at
-            for index in always:
+            at = event.at
+            age = now - at
+            for index in (always if classify is None else (*always, *classify(event))):
                 if age < windows[index]:
-                    counted.setdefault(index, []).append(event)
-            if classify is not None:
-                for index in classify(event):
-                    if age < windows[index]:
-                        counted.setdefault(index, []).append(event)
+                    tally = counted.get(index)
+                    if tally is None:
+                        counted[index] = [1, event, event]
+                    else:
+                        tally[0] += 1
+                        if at < tally[1].at:
+                            tally[1] = event
+                        if at > tally[2].at:
+                            tally[2] = event
         if not counted:
             return behaviour, None, None
         expiry: datetime | None = None
         tip: Tip | None = None
         tip_points = 0.0
-        for index in sorted(counted):
-            rule, hits = self.rules[index], counted[index]
-            first = last = hits[0]
-            for event in hits:
-                if event.at < first.at:
-                    first = event
-                if event.at > last.at:
-                    last = event
-            known = self._counted.get((index, len(hits)))
+        rules, memo = self.rules, self._counted
+        for index in sorted(counted) if len(counted) > 1 else counted:
+            count, first, last = counted[index]
+            rule = rules[index]
+            known = memo.get((index, count))
             if known is None:
-                points = rule_total(rule, len(hits))
-                known = (points, count_text(rule, len(hits), points))
-                if len(hits) <= _MEMO_COUNTS:
-                    self._counted[(index, len(hits))] = known
+                points = rule_total(rule, count)
+                known = (points, count_text(rule, count, points), f"{rule.id} {points:+g} (")
+                if count <= _MEMO_COUNTS:
+                    memo[(index, count)] = known
             points = known[0]
             behaviour += points
             detail = rule_detail(known[1], first.at, last.at)
-            line = trusted(ScoreLine, {"rule_id": rule.id, "points": points, "kind": "behaviour", "detail": detail},
-                           set(_LINE_FIELDS))
-            score_lines.append(line)
-            parts.append(line_text(rule.id, points, detail))
+            score_lines.append(trusted(ScoreLine, {"rule_id": rule.id, "points": points, "kind": "behaviour",
+                                                   "detail": detail}, set(_LINE_FIELDS)))
+            parts.append(known[2] + detail + ")")  # line_text(rule.id, points, detail)
             leaves = first.at + windows[index]
             if expiry is None or leaves < expiry:
                 expiry = leaves

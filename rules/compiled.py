@@ -111,13 +111,16 @@ def build_evaluator(spec: RulesFile, version: str) -> tuple[Evaluator, str]:
         body.append(f"rescore_at = earliest(expiry, decay_next, fact_expiry(lead.events, now, "
                     f"{src.const(windows)}, {idle_read}, last))")
     else:
-        body.append("rescore_at = earliest(expiry, decay_next)")
+        body.append("rescore_at = decay_next if expiry is None else expiry if decay_next is None "
+                    "or expiry < decay_next else decay_next")  # earliest(expiry, decay_next), inline
     grades = scoring.grades
     threshold, life = src.const(scoring.mql_threshold), src.const(spec.lifecycle)
     a, b, c = src.const(grades.A), src.const(grades.B), src.const(grades.C)
     body += ["score = fit + behaviour", "fit_score = fit", "behaviour_score = behaviour",
              f"grade = 'A' if fit >= {a} else 'B' if fit >= {b} else 'C' if fit >= {c} else 'D'",
-             f"mql = is_mql(profile, qualification, score, {threshold}, {life})",
+             # is_mql(...), with the common case (no past) inline
+             f"mql = qualification == 'qualified' and (score >= {threshold} or (profile is not None and "
+             f"is_mql(profile, qualification, score, {threshold}, {life})))",
              "route_index = -1", "if route:"]
     for index, route in enumerate(spec.routing.rules):
         body.append(f"    {'if' if index == 0 else 'elif'} {src.condition(route.when)}: route_index = {index}")
@@ -134,7 +137,8 @@ def build_evaluator(spec: RulesFile, version: str) -> tuple[Evaluator, str]:
         body += ["lists_add.sort()", "lists_remove.sort()"]
     if spec.nurture:
         every_list = src.const(sorted({n.list for n in spec.nurture}))
-        body += [f"if in_sales_hands(profile, qualification, score, mql, {life}):",
+        body += [f"if (mql and {spec.lifecycle.leave_nurture_on_mql}) or (profile is not None and "
+                 f"in_sales_hands(profile, qualification, score, mql, {life})):",
                  "    lists_add = []", f"    lists_remove = list({every_list})"]
     statuses = spec.statuses
     status = {"disqualified": statuses.disqualified or statuses.unqualified, "unqualified": statuses.unqualified,
@@ -142,9 +146,8 @@ def build_evaluator(spec: RulesFile, version: str) -> tuple[Evaluator, str]:
     nurture_status = "lists_add and " if statuses.nurture else "False and "
     body.append("status_key = qualification if qualification != 'qualified' else 'mql' if mql else "
                 f"'nurture' if {nurture_status}lists_add else 'new'")
-    body.append(f"stage, transition, stage_since = next_stage(profile, qualification=qualification, reasons=reasons, "
-                f"failed=failed, score=score, mql=mql, nurtured=bool(lists_add), tip=tip, now=now, "
-                f"threshold={threshold}, life={life})")
+    body.append(f"stage, transition, stage_since = next_stage(profile, qualification, reasons, failed, score, mql, "
+                f"bool(lists_add), tip, now, {threshold}, {life})")  # positional: binding keywords costs more
     values = {
         "lead_key": "lead.lead_key", "qualification": "qualification", "disqualify_reasons": "reasons",
         "failed_checks": "failed", "score": _round2("score"), "fit_score": _round2("fit"),

@@ -9,6 +9,7 @@ holds (event dates, stage since), so a re-sync with the same decision writes not
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from connectors.records import Decision
@@ -42,19 +43,20 @@ def explain(decision: Decision | Mapping[str, Any], mql_threshold: float, notes:
         behaviour = [line_text(x.rule_id, x.points, x.detail) for x in d["score_lines"] if x.kind != "fit"]
     else:
         fit, behaviour = parts
-    text += f"{d['score']:g} = fit {d['fit_score']:g}"
+    text += _g(d["score"]) + " = fit " + _g(d["fit_score"])
     if fit:
         text += " (" + ", ".join(fit) + ")"
-    text += f" + behaviour {d['behaviour_score']:g}"
+    text += " + behaviour " + _g(d["behaviour_score"])
     if behaviour:
         text += " (" + ", ".join(behaviour) + ")"
-    text += f"; grade {d['grade']}. " + ("MQL" if d["mql"] else "Not an MQL") + f" (threshold {mql_threshold:g})."
+    text += f"; grade {d['grade']}. " + ("MQL (threshold " if d["mql"] else "Not an MQL (threshold ") + _g(
+        mql_threshold) + ")."
     stage = d["stage"]
     if stage is not None:
         since = d["stage_since"]
-        text += f" Stage {stage}" + (f" since {since.date()}" if since is not None else "")
         transition = d["transition"]
-        text += f" ({transition.cause})." if transition is not None and transition.cause else "."
+        text += (" Stage " + stage + (" since " + _day(since) if since is not None else "")
+                 + (" (" + transition.cause + ")." if transition is not None and transition.cause else "."))
     for note in notes:
         text += " " + note
     rule_id = d["routing_rule_id"]
@@ -65,3 +67,34 @@ def explain(decision: Decision | Mapping[str, Any], mql_threshold: float, notes:
     if d["lists_add"]:
         text += " Nurture: " + ", ".join(d["lists_add"]) + "."
     return text + f" Status {d['status']}. Ruleset {d['ruleset_version']}."
+
+
+_FORMATTED: dict[float, str] = {}
+_FORMAT_CACHE = 10_000
+
+
+def _g(value: float) -> str:
+    """f'{value:g}', each value formatted once (scores are sums of the same few points), within a bound."""
+    if not value:  # 0.0 and -0.0 are equal keys but print differently
+        return f"{value:g}"
+    known = _FORMATTED.get(value)
+    if known is None:
+        if len(_FORMATTED) > _FORMAT_CACHE:
+            _FORMATTED.clear()
+        known = _FORMATTED[value] = f"{value:g}"
+    return known
+
+
+_last_day: tuple[datetime | None, str] = (None, "")
+
+
+def _day(moment: datetime) -> str:
+    """moment.date().isoformat(); a batch's new stages all start at the same `now` object: format it once.
+    (The cache is one tuple, read and replaced whole, so threads never mix one moment with another's text.)"""
+    global _last_day
+    last = _last_day
+    if last[0] is moment:
+        return last[1]
+    text = moment.date().isoformat()
+    _last_day = (moment, text)
+    return text

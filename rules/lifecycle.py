@@ -27,9 +27,11 @@ from typing import get_args
 from connectors.records import ProfileState, Stage, StageTransition
 from rules.behaviour import Tip
 from rules.models import Lifecycle
+from rules.trusted import _check_plain, trusted
 
 STAGES: tuple[Stage, ...] = get_args(Stage)
 _NURTURED = ("nurture", "recycled")
+_TRANSITION_FIELDS = _check_plain(StageTransition)
 
 
 def crossing_cause(threshold: float, score: float, tip: Tip | None, now: datetime) -> str:
@@ -68,7 +70,7 @@ def in_sales_hands(past: ProfileState | None, qualification: str, score: float, 
         mql or _stays_worked(past, score, life))
 
 
-def next_stage(past: ProfileState | None, *, qualification: str, reasons: list[str], failed: list[str],
+def next_stage(past: ProfileState | None, qualification: str, reasons: list[str], failed: list[str],
                score: float, mql: bool, nurtured: bool, tip: Tip | None, now: datetime, threshold: float,
                life: Lifecycle) -> tuple[Stage, StageTransition | None, datetime]:
     """(stage, transition or None, stage since). `mql` is `is_mql`'s verdict; `nurtured` whether a nurture
@@ -98,4 +100,7 @@ def next_stage(past: ProfileState | None, *, qualification: str, reasons: list[s
     if stage == before:
         since = past.stage_since if past is not None and past.stage_since is not None else now
         return stage, None, since
-    return stage, StageTransition(from_stage=before, to_stage=stage, at=now, cause=cause), now
+    # Each value has its declared type already (a Stage, a datetime, a str): fill the model directly.
+    moved = trusted(StageTransition, {"from_stage": before, "to_stage": stage, "at": now, "cause": cause},
+                    set(_TRANSITION_FIELDS))
+    return stage, moved, now
