@@ -127,6 +127,8 @@ class ProfileState(BaseModel):
 
     stage: Stage | None = Field(default=None, description="None: never decided before.")
     stage_since: datetime | None = None
+    stage_cause: str | None = Field(default=None, description="The cause of the transition into `stage` "
+                                                              "(StageTransition.cause), for explanations.")
     mql_at: datetime | None = None
     owner: str | None = None
     worked: bool = Field(default=False, description="A rep touched the lead (CRM status moved off the initial value).")
@@ -177,6 +179,7 @@ class Decision(BaseModel):
     explanation: str = ""
     stage: Stage | None = Field(default=None, description="Lifecycle stage after this decision.")
     stage_since: datetime | None = Field(default=None, description="When the lead entered `stage`.")
+    stage_cause: str | None = Field(default=None, description="Why it is in `stage` (the transition's cause).")
     transition: StageTransition | None = Field(default=None, description="Set when this decision moves the stage.")
     next_rescore_at: datetime | None = Field(
         default=None, description="When time alone next changes the score (a window expiring, a decay step).")

@@ -146,8 +146,9 @@ def build_evaluator(spec: RulesFile, version: str) -> tuple[Evaluator, str]:
     nurture_status = "lists_add and " if statuses.nurture else "False and "
     body.append("status_key = qualification if qualification != 'qualified' else 'mql' if mql else "
                 f"'nurture' if {nurture_status}lists_add else 'new'")
-    body.append(f"stage, transition, stage_since = next_stage(profile, qualification, reasons, failed, score, mql, "
-                f"bool(lists_add), tip, now, {threshold}, {life})")  # positional: binding keywords costs more
+    # positional arguments: binding keywords costs more
+    body.append(f"stage, transition, stage_since, stage_cause = next_stage(profile, qualification, reasons, failed, "
+                f"score, mql, bool(lists_add), tip, now, {threshold}, {life})")
     values = {
         "lead_key": "lead.lead_key", "qualification": "qualification", "disqualify_reasons": "reasons",
         "failed_checks": "failed", "score": _round2("score"), "fit_score": _round2("fit"),
@@ -155,7 +156,8 @@ def build_evaluator(spec: RulesFile, version: str) -> tuple[Evaluator, str]:
         "mql": "mql", "status_key": "status_key", "status": f"{src.const(status)}[status_key]",
         "lists_add": "lists_add", "lists_remove": "lists_remove", "ruleset_version": src.const(version),
         "explanation": "''", **{name: "None" for name in ROUTE_FIELDS},
-        "stage": "stage", "stage_since": "stage_since", "transition": "transition", "next_rescore_at": "rescore_at"}
+        "stage": "stage", "stage_since": "stage_since", "stage_cause": "stage_cause",
+        "transition": "transition", "next_rescore_at": "rescore_at"}
     if set(values) != set(DECISION_FIELDS):  # Decision gained or lost a field: this must be taught about it
         raise TypeError(f"compiled evaluator does not know Decision fields {set(values) ^ set(DECISION_FIELDS)}")
     # Field names come from the Decision model itself (identifiers), so they may be literal keys.

@@ -53,10 +53,9 @@ def explain(decision: Decision | Mapping[str, Any], mql_threshold: float, notes:
         mql_threshold) + ")."
     stage = d["stage"]
     if stage is not None:
-        since = d["stage_since"]
-        transition = d["transition"]
+        since, cause = d["stage_since"], d["stage_cause"]
         text += (" Stage " + stage + (" since " + _day(since) if since is not None else "")
-                 + (" (" + transition.cause + ")." if transition is not None and transition.cause else "."))
+                 + (" (" + cause + ")." if cause else "."))
     for note in notes:
         text += " " + note
     rule_id = d["routing_rule_id"]

@@ -72,9 +72,9 @@ def in_sales_hands(past: ProfileState | None, qualification: str, score: float, 
 
 def next_stage(past: ProfileState | None, qualification: str, reasons: list[str], failed: list[str],
                score: float, mql: bool, nurtured: bool, tip: Tip | None, now: datetime, threshold: float,
-               life: Lifecycle) -> tuple[Stage, StageTransition | None, datetime]:
-    """(stage, transition or None, stage since). `mql` is `is_mql`'s verdict; `nurtured` whether a nurture
-    list takes the lead."""
+               life: Lifecycle) -> tuple[Stage, StageTransition | None, datetime, str | None]:
+    """(stage, transition or None, stage since, why it is in that stage). `mql` is `is_mql`'s verdict;
+    `nurtured` whether a nurture list takes the lead."""
     before = past.stage if past is not None else None
     worked = past is not None and past.worked
     stage: Stage
@@ -99,8 +99,8 @@ def next_stage(past: ProfileState | None, qualification: str, reasons: list[str]
         stage, cause = "new", "first seen"
     if stage == before:
         since = past.stage_since if past is not None and past.stage_since is not None else now
-        return stage, None, since
+        return stage, None, since, past.stage_cause if past is not None else None
     # Each value has its declared type already (a Stage, a datetime, a str): fill the model directly.
     moved = trusted(StageTransition, {"from_stage": before, "to_stage": stage, "at": now, "cause": cause},
                     set(_TRANSITION_FIELDS))
-    return stage, moved, now
+    return stage, moved, now, cause

@@ -80,9 +80,9 @@ def _decide_one(ruleset: Ruleset, lead: Lead, ctx: DecisionContext, state: Rotat
         status_key, status = "nurture", statuses.nurture
     else:
         status_key, status = "new", statuses.new
-    stage, transition, since = next_stage(profile, qualification=qualification, reasons=reasons, failed=failed,
-                                          score=score, mql=mql, nurtured=bool(lists_add), tip=tip, now=ctx.now,
-                                          threshold=threshold, life=life)
+    stage, transition, since, cause = next_stage(
+        profile, qualification=qualification, reasons=reasons, failed=failed, score=score, mql=mql,
+        nurtured=bool(lists_add), tip=tip, now=ctx.now, threshold=threshold, life=life)
     decision = Decision(
         lead_key=lead.lead_key, qualification=qualification, disqualify_reasons=reasons, failed_checks=failed,
         score=round(score, 2), fit_score=round(fit, 2), behaviour_score=round(behaviour, 2), score_lines=lines,
@@ -90,7 +90,7 @@ def _decide_one(ruleset: Ruleset, lead: Lead, ctx: DecisionContext, state: Rotat
         routing_rule_id=route.rule_id, routing_method=route.method, routing_reason=route.reason,
         skipped=route.skipped, status_key=status_key, status=status, lists_add=lists_add,
         lists_remove=lists_remove, ruleset_version=ruleset.version, stage=stage, stage_since=since,
-        transition=transition, next_rescore_at=rescore_at)
+        stage_cause=cause, transition=transition, next_rescore_at=rescore_at)
     decision.explanation = ruleset.explain(decision, lead)
     return decision, route
 

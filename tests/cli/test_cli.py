@@ -96,7 +96,7 @@ def test_plan_shows_changes_and_writes_nothing(demo_config: Path) -> None:
     assert leadsync("run", "--no-prefect", "--config", str(demo_config)).returncode == 0
     assert "totals: none" in leadsync("plan", "--config", str(demo_config)).stdout
     rules = demo_config.parent / "rules.yaml"
-    rules.write_text(rules.read_text().replace("mql_threshold: 60", "mql_threshold: 50"))
+    rules.write_text(rules.read_text().replace("mql_threshold: 60", "mql_threshold: 45"))
     changed = leadsync("plan", "--all", "--config", str(demo_config))
-    assert "totals: unchanged 10, update 2" in changed.stdout
-    assert "fields updated: status 2, mql 2" in changed.stdout
+    assert "totals: unchanged 9, update 3" in changed.stdout  # the three demo leads at 45 become MQLs
+    assert "fields updated: status 3, mql 3" in changed.stdout

@@ -176,7 +176,7 @@ place = st.one_of(st.just({}), st.fixed_dictionaries({"latitude": st.floats(min_
 stage = st.sampled_from(["new", "nurture", "mql", "worked", "recycled", "unqualified", "disqualified"])
 profile = st.one_of(st.none(), st.builds(
     ProfileState, stage=st.one_of(st.none(), stage), worked=st.booleans(), owner=st.sampled_from([None, A]),
-    stage_since=st.just(MONDAY_10_UTC - timedelta(days=40)),
+    stage_since=st.just(MONDAY_10_UTC - timedelta(days=40)), stage_cause=st.sampled_from([None, "crossed 30"]),
     last_activity_at=st.one_of(st.none(), st.floats(min_value=0, max_value=200).map(
         lambda d: MONDAY_10_UTC - timedelta(days=d))),
     compacted_event_counts=st.dictionaries(st.sampled_from(["webinar", "email_open"]),
@@ -321,7 +321,7 @@ def test_trusted_decision_equals_a_validated_one() -> None:
         "owner": A, "queue": None, "team": "t", "routing_rule_id": "r", "routing_method": "round_robin",
         "routing_reason": "team t", "skipped": [SkippedRep(owner=B, reason="inactive")], "status_key": "new",
         "status": "New", "lists_add": ["L"], "lists_remove": [], "ruleset_version": "1", "explanation": "e",
-        "stage": "new", "stage_since": None, "transition": None, "next_rescore_at": None}
+        "stage": "new", "stage_since": None, "stage_cause": None, "transition": None, "next_rescore_at": None}
     validated = Decision(**fields)
     filled = trusted(Decision, {name: fields[name] for name in DECISION_FIELDS}, set(DECISION_FIELDS))
     assert filled == validated and filled.model_dump_json() == validated.model_dump_json()

@@ -41,7 +41,7 @@ def person(events: Sequence[Event], now: datetime, **fields: Any) -> Lead:
 def remember(past: ProfileState | None, decision: Decision, lead: Lead, worked: bool = False) -> ProfileState:
     """What the profile store keeps of a decision (the store's job; the rules only read it)."""
     moved = decision.transition
-    return ProfileState(stage=decision.stage, stage_since=decision.stage_since,
+    return ProfileState(stage=decision.stage, stage_since=decision.stage_since, stage_cause=decision.stage_cause,
                         mql_at=moved.at if moved and moved.to_stage == "mql" else (past.mql_at if past else None),
                         owner=decision.owner, worked=worked or (past.worked if past else False),
                         last_activity_at=max((e.at for e in lead.events), default=None))
@@ -72,6 +72,7 @@ def test_seed_example_becomes_an_mql_in_the_run_where_it_crosses() -> None:
             assert "Stage mql since 2026-11-28 (crossed 60 on 2026-11-28: pricing-page" in d.explanation
         elif day == 28:
             assert d.stage == "mql" and d.transition is None and d.stage_since == NOV_1 + timedelta(days=27)
+            assert "Stage mql since 2026-11-28 (crossed 60 on 2026-11-28: pricing-page" in d.explanation
         past = remember(past, d, lead)
     # fit 30 (industry, size, within 100 miles) + 2 + 4 + 10 + 5 + 5, then the pricing page: 5 + 10
     assert scores[0] == 32 and scores[26] == 56 and scores[27] == 71
