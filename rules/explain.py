@@ -49,8 +49,7 @@ def explain(decision: Decision | Mapping[str, Any], mql_threshold: float, notes:
     text += " + behaviour " + _g(d["behaviour_score"])
     if behaviour:
         text += " (" + ", ".join(behaviour) + ")"
-    text += f"; grade {d['grade']}. " + ("MQL (threshold " if d["mql"] else "Not an MQL (threshold ") + _g(
-        mql_threshold) + ")."
+    text += "; grade " + d["grade"] + _mql_sentence(d["mql"], mql_threshold)
     stage = d["stage"]
     if stage is not None:
         since, cause = d["stage_since"], d["stage_cause"]
@@ -66,6 +65,18 @@ def explain(decision: Decision | Mapping[str, Any], mql_threshold: float, notes:
     if d["lists_add"]:
         text += " Nurture: " + ", ".join(d["lists_add"]) + "."
     return text + f" Status {d['status']}. Ruleset {d['ruleset_version']}."
+
+
+_MQL_SENTENCES: dict[tuple[bool, float], str] = {}
+
+
+def _mql_sentence(mql: bool, threshold: float) -> str:
+    known = _MQL_SENTENCES.get((mql, threshold))
+    if known is None:
+        if len(_MQL_SENTENCES) > _FORMAT_CACHE:
+            _MQL_SENTENCES.clear()
+        known = _MQL_SENTENCES[(mql, threshold)] = f". {'MQL' if mql else 'Not an MQL'} (threshold {threshold:g})."
+    return known
 
 
 _FORMATTED: dict[float, str] = {}

@@ -80,7 +80,7 @@ def next_stage(past: ProfileState | None, qualification: str, reasons: list[str]
     stage: Stage
     if qualification == "disqualified":
         stage, cause = "disqualified", "disqualified: " + "; ".join(reasons)
-    elif _stays_worked(past, score, life):
+    elif worked and _stays_worked(past, score, life):
         owner = past.owner if past is not None and past.owner else "a rep"
         stage, cause = "worked", f"worked by {owner}"
     elif qualification == "unqualified":
