@@ -128,4 +128,4 @@ def _cross_references(spec: RulesFile, doc: YamlDocument) -> list[str]:
 
 EXPECT_KEYS = frozenset({"qualification", "mql", "owner", "owner_team", "queue", "status", "grade", "score",
                          "score_at_least", "score_below", "lists", "failed_checks", "disqualify_reasons",
-                         "routing_rule"})
+                         "routing_rule", "stage"})

@@ -138,7 +138,7 @@ def _diff(key: str, want: Any, d: Decision) -> str | None:
         "qualification": d.qualification, "mql": d.mql, "owner": d.owner, "owner_team": d.team, "queue": d.queue,
         "status": d.status, "grade": d.grade, "score": d.score, "failed_checks": d.failed_checks,
         "disqualify_reasons": d.disqualify_reasons, "routing_rule": d.routing_rule_id, "lists": d.lists_add,
-        "score_at_least": d.score, "score_below": d.score,
+        "score_at_least": d.score, "score_below": d.score, "stage": d.stage,
     }[key]
     if key == "score_at_least":
         return None if got >= want else f"score: expected at least {want}, got {got:g}"
