@@ -30,6 +30,7 @@ def explain(decision: Decision | Mapping[str, Any], mql_threshold: float, notes:
     caller made them already (the compiled engine does, once per rule)."""
     d = decision.__dict__ if isinstance(decision, Decision) else decision
     qualification = d["qualification"]
+    text: str
     if qualification == "disqualified":
         text = "Disqualified: " + "; ".join(d["disqualify_reasons"]) + ". Score "
     elif qualification == "unqualified":
