@@ -1,7 +1,9 @@
 """The per-lead evaluator, generated once per ruleset as one straight-line Python function.
 
 It does everything about a lead that does not depend on rotation state: facts, qualification,
-score lines, grade, MQL, the index of the first routing rule that matches, and nurture lists.
+score lines (behaviour over the history through rules.behaviour_compiled, decay), grade, MQL and
+stage (rules.lifecycle, from the profile's past), next_rescore_at, the index of the first routing
+rule that matches, and nurture lists.
 Routing state (teams, caps, availability) stays in plain Python in the engine.
 
 Why generate source: walking ~25 closures per lead costs a call and a dict lookup per fact per
