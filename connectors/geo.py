@@ -8,8 +8,9 @@ A US ZIP code wins over the city (it is more precise); a city needs its country 
 its state when several cities share the name; else the most populous one). Anything
 else is not placed: `place` says why, and the rules explain that distance rules did not apply.
 
-Loading the data takes a second and ~100 MB the first time a lead needs it, then each look-up is
-a dict access; a process that never places a lead never loads it.
+Cities load in about a second the first time a lead needs them, then each look-up is a dict access;
+ZIP codes are looked up one by one until a large import makes an index worth building. A process
+that never places a lead loads nothing.
 """
 
 from __future__ import annotations
@@ -50,6 +51,26 @@ def _zip_index() -> dict[str, tuple[float, float]]:
     return {z["zip_code"]: (float(z["lat"]), float(z["long"])) for z in rows if z["lat"]}
 
 
+_ZIPS_BEFORE_INDEX = 1000
+_zips_seen: dict[str, tuple[float, float] | None] = {}
+
+
+def _zip_coordinates(zip_code: str) -> tuple[float, float] | None:
+    """One ZIP's coordinates. The package's own look-up scans its table (~1 ms) but loads nothing; building
+    the full index costs ~2 s and ~100 MB once. So a run placing a few leads looks them up one by one, and
+    a large import switches to the index after `_ZIPS_BEFORE_INDEX` distinct ZIPs."""
+    if zip_code in _zips_seen:
+        return _zips_seen[zip_code]
+    if len(_zips_seen) >= _ZIPS_BEFORE_INDEX:
+        return _zip_index().get(zip_code)
+    import zipcodes
+
+    found = zipcodes.matching(zip_code)  # type: ignore[no-untyped-call]
+    coordinates = (float(found[0]["lat"]), float(found[0]["long"])) if found and found[0]["lat"] else None
+    _zips_seen[zip_code] = coordinates
+    return coordinates
+
+
 City = tuple[int, str, float, float]
 """population, admin1 code (state), latitude, longitude"""
 
@@ -72,7 +93,7 @@ def place(city: str | None, state: str | None, postal_code: str | None, country:
     """Coordinates for a lead's address fields (country: ISO 3166-1 alpha-2)."""
     zip_match = _US_ZIP.match(postal_code.strip()) if postal_code else None
     if zip_match and country in (None, "US"):
-        coordinates = _zip_index().get(zip_match.group(1))
+        coordinates = _zip_coordinates(zip_match.group(1))
         if coordinates is not None:
             return Placement(*coordinates, how=f"postal code {zip_match.group(1)}")
     if city and country:

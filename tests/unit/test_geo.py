@@ -60,3 +60,13 @@ def test_miles_between_known_distances() -> None:
     assert miles_between((40.7128, -74.0060), (42.3601, -71.0589)) == pytest.approx(190, abs=3)  # New York-Boston
     assert miles_between((51.5074, -0.1278), (48.8566, 2.3522)) == pytest.approx(213, abs=3)  # London-Paris
     assert miles_between((0, 0), (0, 0)) == 0
+
+
+def test_zip_lookups_switch_to_the_index_with_the_same_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    import connectors.geo as geo
+
+    one_by_one = [place(None, None, z, "US") for z in ("02139", "94105", "10001")]
+    monkeypatch.setattr(geo, "_zips_seen", {})
+    monkeypatch.setattr(geo, "_ZIPS_BEFORE_INDEX", 0)  # a large import: the full index from the first ZIP
+    assert [place(None, None, z, "US") for z in ("02139", "94105", "10001")] == one_by_one
+    assert geo._zip_index.cache_info().currsize == 1
