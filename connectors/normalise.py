@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from connectors.errors import RecordRejectedError
 from connectors.field_targets import apply_types
+from connectors.geo import place
 from connectors.people.names import PersonName, clean_name_part, parse_person_name
 from connectors.people.phones import PROBLEM_REASONS, read_lead_phones, read_phone
 from connectors.people.roles import is_role_address, is_role_name
@@ -206,6 +207,8 @@ def build_lead(raw: RawSubmission, fields: Mapping[str, Any], default_region: st
                                   code="MISSING_CONTACT")
     consent = fields.get("consent") or {}
     attribution = fields.get("attribution") or {}
+    city, state, postal_code = (clean_text(fields.get(name)) for name in ("city", "state", "postal_code"))
+    where = place(city, state, postal_code, country) if city or postal_code else None
     interest = fields.get("product_interest")
     if isinstance(interest, str):
         interest = [p.strip() for p in re.split(r"[;,|]", interest) if p.strip()]
@@ -231,10 +234,12 @@ def build_lead(raw: RawSubmission, fields: Mapping[str, Any], default_region: st
             industry=clean_text(fields.get("industry")),
             employees=parse_int(fields.get("employees"), "employees", record),
             street=clean_text(fields.get("street")),
-            city=clean_text(fields.get("city")),
-            state=clean_text(fields.get("state")),
-            postal_code=clean_text(fields.get("postal_code")),
+            city=city,
+            state=state,
+            postal_code=postal_code,
             country=country,
+            latitude=where.latitude if where else None,
+            longitude=where.longitude if where else None,
             inquiry=clean_multiline(fields.get("inquiry")),
             product_interest=list(interest or []),
             consent=Consent(**{k: parse_bool(v) for k, v in consent.items()}),

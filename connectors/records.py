@@ -91,6 +91,9 @@ class Lead(BaseModel):
     state: str | None = None
     postal_code: str | None = None
     country: str | None = Field(default=None, description="ISO 3166-1 alpha-2 code.")
+    latitude: float | None = Field(default=None, description="Where the lead is, placed from postal code or city "
+                                                             "(connectors.geo); None when it could not be placed.")
+    longitude: float | None = None
     inquiry: str | None = None
     product_interest: list[str] = Field(default_factory=list)
     consent: Consent = Field(default_factory=Consent)
@@ -137,10 +140,14 @@ class ProfileState(BaseModel):
 
     stage: Stage | None = Field(default=None, description="None: never decided before.")
     stage_since: datetime | None = None
+    stage_cause: str | None = Field(default=None, description="The cause of the transition into `stage` "
+                                                              "(StageTransition.cause), for explanations.")
     mql_at: datetime | None = None
     owner: str | None = None
     worked: bool = Field(default=False, description="A rep touched the lead (CRM status moved off the initial value).")
-    last_activity_at: datetime | None = None
+    last_activity_at: datetime | None = Field(default=None, description=(
+        "The latest event (or submission) of the person; inactivity decay counts from here when it is later "
+        "than the kept events."))
     compacted_event_counts: dict[str, int] = Field(
         default_factory=dict, description="Events older than the kept history, counted per type.")
 
@@ -184,6 +191,8 @@ class Decision(BaseModel):
     ruleset_version: str = ""
     explanation: str = ""
     stage: Stage | None = Field(default=None, description="Lifecycle stage after this decision.")
+    stage_since: datetime | None = Field(default=None, description="When the lead entered `stage`.")
+    stage_cause: str | None = Field(default=None, description="Why it is in `stage` (the transition's cause).")
     transition: StageTransition | None = Field(default=None, description="Set when this decision moves the stage.")
     next_rescore_at: datetime | None = Field(
         default=None, description="When time alone next changes the score (a window expiring, a decay step).")

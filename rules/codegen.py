@@ -17,8 +17,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from rules.conditions import _fold
-from rules.facts import _EVENT_FIELD, ATTRIBUTION_FIELDS, CONSENT_FIELDS, LEAD_FIELDS
+from rules.conditions import _fold, miles_between, within_miles_target
+from rules.facts import _EVENT_FIELD, ATTRIBUTION_FIELDS, CONSENT_FIELDS, LEAD_FIELDS, location_of
+from rules.models import Office
 
 # Facts the engine computes while deciding; before their stage they read as None, as in Facts.
 STAGE_FACTS = ("qualification", "score", "fit_score", "behaviour_score", "grade", "mql")
@@ -29,14 +30,16 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-RUNTIME: dict[str, Any] = {"_fold": _fold, "_EMPTY": _EMPTY, "_is_number": _is_number}
+RUNTIME: dict[str, Any] = {"_fold": _fold, "_EMPTY": _EMPTY, "_is_number": _is_number,
+                           "miles_between": miles_between, "location_of": location_of}
 
 
 class SourceBuilder:
     """Collects the constants and fact variables that emitted expressions refer to."""
 
-    def __init__(self, lists: Mapping[str, list[str]]) -> None:
+    def __init__(self, lists: Mapping[str, list[str]], offices: Mapping[str, Office] | None = None) -> None:
         self.lists = lists
+        self.offices = offices or {}
         self.constants: dict[str, Any] = {}
         self.fact_vars: dict[str, str] = {}
         self.views: dict[str, str] = {}  # per-lead derived values of a fact, e.g. f0_cf -> its case-folded form
@@ -69,13 +72,15 @@ class SourceBuilder:
         if name.startswith("custom."):
             return f"lead.custom.get({self.const(name.split('.', 1)[1])})"
         if name == "days_since_last_activity":
-            return "days_idle(lead.events, now)"
+            return "days_idle(lead.events, now, profile)"
+        if name == "location":
+            return "location_of(lead)"
         if name in {"account_owner", "owner"}:
             return name
         match = _EVENT_FIELD.match(name)
         if match:
             window = int(match.group(2)) * 86400 if match.group(2) else None
-            return f"count_events(lead.events, {self.const(match.group(1))}, {self.const(window)}, now)"
+            return f"count_events(lead.events, {self.const(match.group(1))}, {self.const(window)}, now, profile)"
         return "None"
 
     # conditions ----------------------------------------------------------------------------------
@@ -108,6 +113,9 @@ class SourceBuilder:
         return f"{var}_{suffix}"
 
     def _operator(self, op: str, arg: Any, var: str, cs: bool) -> str:
+        if op == "within_miles":
+            place, miles = within_miles_target(arg, [], self.offices)
+            return f"({var} is not None and miles_between({var}, {self.const(place)}) <= {self.const(miles)})"
         if op == "exists":
             return f"({var} not in _EMPTY)" if arg else f"({var} in _EMPTY)"
         if op in {"equals", "not_equals"}:

@@ -1,7 +1,9 @@
 """The per-lead evaluator, generated once per ruleset as one straight-line Python function.
 
 It does everything about a lead that does not depend on rotation state: facts, qualification,
-score lines, grade, MQL, the index of the first routing rule that matches, and nurture lists.
+score lines (behaviour over the history through rules.behaviour_compiled, decay), grade, MQL and
+stage (rules.lifecycle, from the profile's past), next_rescore_at, the index of the first routing
+rule that matches, and nurture lists.
 Routing state (teams, caps, availability) stays in plain Python in the engine.
 
 Why generate source: walking ~25 closures per lead costs a call and a dict lookup per fact per
@@ -11,18 +13,23 @@ which is several times faster (see bench/rules.py). Only `rules.codegen` writes 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from connectors.records import Event, Lead, ScoreLine
+from connectors.records import Lead, ProfileState, ScoreLine
+from rules.behaviour import behaviour_rules, decay_detail, decay_step, earliest, fact_expiry
+from rules.behaviour_compiled import BehaviourScorer
 from rules.codegen import RUNTIME, SourceBuilder
-from rules.facts import count_events, days_idle
-from rules.models import EventPoints, RulesFile
+from rules.conditions import referenced_fields
+from rules.explain import line_text
+from rules.facts import _EVENT_FIELD, count_events, days_idle, last_activity, location_of
+from rules.lifecycle import in_sales_hands, is_mql, next_stage
+from rules.models import RulesFile
 from rules.trusted import DECISION_FIELDS, SCORE_LINE_FIELDS, trusted
 
 Line = tuple[ScoreLine, str]
-"""A score line and its part of the explanation ('senior +15', 'event:demo +10 (1 x 10)')."""
+"""A score line and its part of the explanation ('senior +15', 'event:demo +10 (1 x 10, 2026-03-01)')."""
 
 _LINE_FIELDS = frozenset(SCORE_LINE_FIELDS)
 
@@ -31,11 +38,12 @@ def make_line(rule_id: str, points: float, kind: str, detail: str = "") -> Line:
     """Field for field what ScoreLine(rule_id=..., points=..., kind=...[, detail=...]) validates to."""
     fields_set = set(_LINE_FIELDS) if detail else set(_LINE_FIELDS - {"detail"})
     line = trusted(ScoreLine, {"rule_id": rule_id, "points": points, "kind": kind, "detail": detail}, fields_set)
-    return line, f"{rule_id} {points:+g}" + (f" ({detail})" if detail else "")
+    return line, line_text(rule_id, points, detail)
 
 
-def add_decay_line(score_lines: list[ScoreLine], parts: list[str], lost: float, idle: float) -> None:
-    line, part = make_line("decay", -round(lost, 2), "decay", f"{idle:.0f} days inactive")
+def add_decay_line(score_lines: list[ScoreLine], parts: list[str], lost: float, idle: float,
+                   last: datetime) -> None:
+    line, part = make_line("decay", -round(lost, 2), "decay", decay_detail(idle, last))
     score_lines.append(line)
     parts.append(part)
 
@@ -43,59 +51,28 @@ def add_decay_line(score_lines: list[ScoreLine], parts: list[str], lost: float, 
 Evaluation = tuple[dict[str, Any], list[str], list[str], int]
 """The Decision's fields (routing and explanation still to fill), the explanation parts of its fit and
 of its other score lines, and the first matching routing rule's index (-1: none, or routing not asked for)."""
-Evaluator = Callable[[Lead, datetime, "str | None", "str | None", "str | None", bool], Evaluation]
-"""evaluate(lead, now, email domain, account owner, current CRM owner, whether to find a route)."""
+Evaluator = Callable[[Lead, datetime, "str | None", "str | None", "str | None", bool, "ProfileState | None"],
+                     Evaluation]
+"""evaluate(lead, now, email domain, account owner, current CRM owner, whether to find a route, profile)."""
 ROUTE_FIELDS = ("owner", "queue", "team", "routing_rule_id", "routing_method", "routing_reason", "skipped")
 
 
-class EventScorer:
-    """Behaviour points of events: per type, windowed, capped, in the order the rules file lists them."""
-
-    def __init__(self, events: Mapping[str, EventPoints]) -> None:
-        self.windows = {kind: cfg.window_days for kind, cfg in events.items()}
-        self.kinds = list(events.items())
-        self._lines: dict[tuple[str, int], tuple[float, ScoreLine, str]] = {}
-
-    def add(self, behaviour: float, events: Sequence[Event], now: datetime, score_lines: list[ScoreLine],
-            parts: list[str]) -> float:
-        """`behaviour` plus each counted type's points, added one type at a time (the reference's float
-        rounding); appends one line (and its explanation part) per type that counted."""
-        if not events:
-            return behaviour
-        counts: dict[str, int] = {}
-        windows = self.windows
-        for event in events:
-            age = (now - event.at).days
-            window = windows.get(event.type)
-            if window is not None and age < window:
-                counts[event.type] = counts.get(event.type, 0) + 1
-        if not counts:
-            return behaviour
-        for kind, cfg in self.kinds:
-            count = counts.get(kind)
-            if count:
-                points, line, part = self._line(kind, cfg, count)
-                behaviour += points
-                score_lines.append(line)
-                parts.append(part)
-        return behaviour
-
-    def _line(self, kind: str, cfg: EventPoints, count: int) -> tuple[float, ScoreLine, str]:
-        # The same few (type, count) pairs recur on every lead: format their line once.
-        known = self._lines.get((kind, count))
-        if known is not None:
-            return known
-        points = count * cfg.points
-        if cfg.max is not None and abs(points) > cfg.max:
-            points = cfg.max if points > 0 else -cfg.max
-        detail = f"{count} x {cfg.points:g}" + (" (capped)" if points != count * cfg.points else "")
-        made = (points, *make_line(f"event:{kind}", points, "behaviour", detail))
-        if count <= _MEMO_COUNTS:
-            self._lines[(kind, count)] = made
-        return made
+def lead_conditions(spec: RulesFile) -> list[Any]:
+    """Every condition over lead facts, in every section."""
+    return ([r.when for r in spec.qualification.disqualify] + [c.when for c in spec.qualification.require]
+            + [r.when for r in spec.scoring.rules] + [r.when for r in spec.routing.rules]
+            + [n.when for n in spec.nurture])
 
 
-_MEMO_COUNTS = 1000
+def time_facts(spec: RulesFile) -> tuple[list[tuple[str, int]], bool]:
+    """The windowed event counts (type, seconds) and whether days_since_last_activity are read anywhere:
+    facts that change with time alone."""
+    fields: set[str] = set()
+    for condition in lead_conditions(spec):
+        fields |= referenced_fields(condition)
+    windows = sorted({(m.group(1), int(m.group(2)) * 86400) for f in fields
+                      if (m := _EVENT_FIELD.match(f)) and m.group(2)})
+    return windows, "days_since_last_activity" in fields
 
 
 def _round2(var: str) -> str:
@@ -105,7 +82,7 @@ def _round2(var: str) -> str:
 
 def build_evaluator(spec: RulesFile, version: str) -> tuple[Evaluator, str]:
     """Generate, compile and return the evaluator for `spec` (already validated) and its source."""
-    src = SourceBuilder(spec.lists)
+    src = SourceBuilder(spec.lists, spec.offices)
     scoring = spec.scoring
     body: list[str] = ["reasons = []"]
     for disqualify in spec.qualification.disqualify:
@@ -120,20 +97,32 @@ def build_evaluator(spec: RulesFile, version: str) -> tuple[Evaluator, str]:
         line, part = make_line(rule.id, rule.points, rule.kind)
         body += [f"if {src.condition(rule.when)}:", f"    score_lines.append({src.const(line)})",
                  f"    {total}_parts.append({src.const(part)})", f"    {total} += {src.const(rule.points)}"]
-    body.append(f"behaviour = {src.const(EventScorer(scoring.events))}.add(behaviour, lead.events, now, score_lines, "
+    scorer = BehaviourScorer(spec, behaviour_rules(scoring))
+    body.append(f"behaviour, expiry, tip = {src.const(scorer)}.add(behaviour, lead.events, now, score_lines, "
                 "behaviour_parts)")
+    windows, idle_read = time_facts(spec)
+    needs_last = scoring.decay is not None or idle_read
+    body.append("last = last_activity(lead.events, profile)" if needs_last else "last = None")
     if scoring.decay:
-        idle = src.fact("days_since_last_activity")
-        after, rate = src.const(scoring.decay.after_days), src.const(scoring.decay.percent_per_month)
-        body += [f"if behaviour > 0 and {idle} is not None and {idle} > {after}:",
-                 f"    lost = min(behaviour, behaviour * {rate} / 100 * (({idle} - {after}) / 30))",
-                 "    behaviour -= lost",
-                 f"    add_decay_line(score_lines, behaviour_parts, lost, {idle})"]
+        body += [f"lost, idle, decay_next = decay_step(behaviour, last, now, {src.const(scoring.decay)})",
+                 "if lost > 0:", "    behaviour -= lost",
+                 "    add_decay_line(score_lines, behaviour_parts, lost, idle, last)"]
+    else:
+        body.append("decay_next = None")
+    if windows or idle_read:
+        body.append(f"rescore_at = earliest(expiry, decay_next, fact_expiry(lead.events, now, "
+                    f"{src.const(windows)}, {idle_read}, last))")
+    else:
+        body.append("rescore_at = decay_next if expiry is None else expiry if decay_next is None "
+                    "or expiry < decay_next else decay_next")  # earliest(expiry, decay_next), inline
     grades = scoring.grades
+    threshold, life = src.const(scoring.mql_threshold), src.const(spec.lifecycle)
     a, b, c = src.const(grades.A), src.const(grades.B), src.const(grades.C)
     body += ["score = fit + behaviour", "fit_score = fit", "behaviour_score = behaviour",
              f"grade = 'A' if fit >= {a} else 'B' if fit >= {b} else 'C' if fit >= {c} else 'D'",
-             f"mql = qualification == 'qualified' and score >= {src.const(scoring.mql_threshold)}",
+             # is_mql(...), with the common case (no past) inline
+             f"mql = qualification == 'qualified' and (score >= {threshold} or (profile is not None and "
+             f"is_mql(profile, qualification, score, {threshold}, {life})))",
              "route_index = -1", "if route:"]
     for index, route in enumerate(spec.routing.rules):
         body.append(f"    {'if' if index == 0 else 'elif'} {src.condition(route.when)}: route_index = {index}")
@@ -148,12 +137,20 @@ def build_evaluator(spec: RulesFile, version: str) -> tuple[Evaluator, str]:
         body += ["lists_add = sorted(set(lists_add))", "lists_remove = sorted(set(lists_remove) - set(lists_add))"]
     elif len(spec.nurture) > 1:  # each list lands in exactly one of the two: sorting is enough
         body += ["lists_add.sort()", "lists_remove.sort()"]
+    if spec.nurture:
+        every_list = src.const(sorted({n.list for n in spec.nurture}))
+        body += [f"if (mql and {spec.lifecycle.leave_nurture_on_mql}) or (profile is not None and "
+                 f"in_sales_hands(profile, qualification, score, mql, {life})):",
+                 "    lists_add = []", f"    lists_remove = list({every_list})"]
     statuses = spec.statuses
     status = {"disqualified": statuses.disqualified or statuses.unqualified, "unqualified": statuses.unqualified,
               "mql": statuses.mql, "nurture": statuses.nurture, "new": statuses.new}
     nurture_status = "lists_add and " if statuses.nurture else "False and "
     body.append("status_key = qualification if qualification != 'qualified' else 'mql' if mql else "
                 f"'nurture' if {nurture_status}lists_add else 'new'")
+    # positional arguments: binding keywords costs more
+    body.append(f"stage, transition, stage_since, stage_cause = next_stage(profile, qualification, reasons, failed, "
+                f"score, mql, bool(lists_add), tip, now, {threshold}, {life})")
     values = {
         "lead_key": "lead.lead_key", "qualification": "qualification", "disqualify_reasons": "reasons",
         "failed_checks": "failed", "score": _round2("score"), "fit_score": _round2("fit"),
@@ -161,8 +158,8 @@ def build_evaluator(spec: RulesFile, version: str) -> tuple[Evaluator, str]:
         "mql": "mql", "status_key": "status_key", "status": f"{src.const(status)}[status_key]",
         "lists_add": "lists_add", "lists_remove": "lists_remove", "ruleset_version": src.const(version),
         "explanation": "''", **{name: "None" for name in ROUTE_FIELDS},
-        # Lifecycle fields: set after deciding, from the profile's past (none without a profile store).
-        "stage": "None", "transition": "None", "next_rescore_at": "None"}
+        "stage": "stage", "stage_since": "stage_since", "stage_cause": "stage_cause",
+        "transition": "transition", "next_rescore_at": "rescore_at"}
     if set(values) != set(DECISION_FIELDS):  # Decision gained or lost a field: this must be taught about it
         raise TypeError(f"compiled evaluator does not know Decision fields {set(values) ^ set(DECISION_FIELDS)}")
     # Field names come from the Decision model itself (identifiers), so they may be literal keys.
@@ -172,10 +169,13 @@ def build_evaluator(spec: RulesFile, version: str) -> tuple[Evaluator, str]:
     head += src.fact_loads()
     # A factory taking the constants, so the evaluator reads them as closure cells, not globals.
     constants = ", ".join(src.constants)
-    source = (f"def factory({constants}):\n    def evaluate(lead, now, domain, account_owner, owner, route):\n"
+    source = (f"def factory({constants}):\n    def evaluate(lead, now, domain, account_owner, owner, route, profile):\n"
               + "".join(f"        {line}\n" for line in head + body) + "    return evaluate\n")
     namespace: dict[str, Any] = {**RUNTIME, "count_events": count_events, "days_idle": days_idle,
-                                 "add_decay_line": add_decay_line}
+                                 "add_decay_line": add_decay_line, "last_activity": last_activity,
+                                 "decay_step": decay_step, "earliest": earliest, "fact_expiry": fact_expiry,
+                                 "is_mql": is_mql, "in_sales_hands": in_sales_hands, "next_stage": next_stage,
+                                 "location_of": location_of}
     exec(compile(source, "<leadsync ruleset>", "exec"), namespace)  # noqa: S102 - source built by rules.codegen
     evaluator: Evaluator = namespace["factory"](**src.constants)
     return evaluator, source

@@ -9,16 +9,41 @@ These closures validate conditions (with YAML paths) and drive the interpreted r
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from rules.facts import is_known_field
+from rules.models import Office
 
 Predicate = Callable[[Mapping[str, Any]], bool]
 OPERATORS = ("equals", "not_equals", "in", "not_in", "in_list", "matches", "exists", "gt", "gte", "lt", "lte",
-             "between", "contains", "starts_with", "ends_with")
+             "between", "contains", "starts_with", "ends_with", "within_miles")
 COMBINATORS = ("all", "any", "not")
+EARTH_RADIUS_MILES = 3958.7613  # mean radius (IUGG)
+
+
+def miles_between(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance (haversine): a few lines of math, exact enough for 'within 100 miles'."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (a[0], a[1], b[0], b[1]))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_MILES * math.asin(min(1.0, math.sqrt(h)))
+
+
+def within_miles_target(arg: Any, path: Sequence[str | int], offices: Mapping[str, Office]) -> tuple[
+        tuple[float, float], float]:
+    """The office's coordinates and the distance of `within_miles: {of: <office>, miles: <n>}`, checked."""
+    if not isinstance(arg, dict) or set(arg) != {"of", "miles"}:
+        raise ConditionError(path, "within_miles takes {of: <office name>, miles: <number>}")
+    office = offices.get(str(arg["of"]))
+    if office is None:
+        raise ConditionError(path, f"unknown office '{arg['of']}' (define it under offices:, "
+                                   f"known: {', '.join(offices) or 'none'})")
+    miles = _number(arg["miles"], path)
+    if miles < 0:
+        raise ConditionError(path, "miles cannot be negative")
+    return (office.latitude, office.longitude), miles
 
 
 class ConditionError(ValueError):
@@ -41,8 +66,13 @@ def _number(value: Any, path: Sequence[str | int]) -> float:
     return float(value)
 
 
-def _compare(op: str, arg: Any, path: list[str | int], cs: bool,
-             lists: Mapping[str, list[str]]) -> Callable[[Any], bool]:
+def _compare(op: str, arg: Any, path: list[str | int], cs: bool, lists: Mapping[str, list[str]],
+             offices: Mapping[str, Office]) -> Callable[[Any], bool]:
+    if op == "within_miles":
+        if path[-2] != "location":
+            raise ConditionError(path, "within_miles applies to the field location (the lead's coordinates)")
+        place, miles = within_miles_target(arg, path, offices)
+        return lambda v: v is not None and miles_between(v, place) <= miles
     if op == "exists":
         if not isinstance(arg, bool):
             raise ConditionError(path, "exists takes true or false")
@@ -91,8 +121,13 @@ def _compare(op: str, arg: Any, path: list[str | int], cs: bool,
     raise ConditionError(path, f"unknown operator '{op}' (allowed: {', '.join(OPERATORS)})")
 
 
-def compile_condition(cond: Any, path: list[str | int], lists: Mapping[str, list[str]]) -> Predicate:
-    """Compile one condition; raise ConditionError with the YAML path of the first problem."""
+def compile_condition(cond: Any, path: list[str | int], lists: Mapping[str, list[str]],
+                      offices: Mapping[str, Office] | None = None,
+                      known: Callable[[str], bool] = is_known_field) -> Predicate:
+    """Compile one condition; raise ConditionError with the YAML path of the first problem.
+
+    `known` tells which field names exist (lead facts by default; event properties for behaviour rules)."""
+    offices = offices or {}
     if cond is None or cond == {}:
         return lambda facts: True
     if not isinstance(cond, dict) or len(cond) != 1:
@@ -102,19 +137,19 @@ def compile_condition(cond: Any, path: list[str | int], lists: Mapping[str, list
     if key in {"all", "any"}:
         if not isinstance(body, list) or not body:
             raise ConditionError(here, f"{key} takes a non-empty list of conditions")
-        parts = [compile_condition(c, [*here, i], lists) for i, c in enumerate(body)]
+        parts = [compile_condition(c, [*here, i], lists, offices, known) for i, c in enumerate(body)]
         if key == "all":
             return lambda facts: all(p(facts) for p in parts)
         return lambda facts: any(p(facts) for p in parts)
     if key == "not":
-        inner = compile_condition(body, here, lists)
+        inner = compile_condition(body, here, lists, offices, known)
         return lambda facts: not inner(facts)
-    if not is_known_field(key):
+    if not known(key):
         raise ConditionError(here, f"unknown field '{key}'")
     if not isinstance(body, dict) or not body:
         raise ConditionError(here, "give operators, e.g. {equals: value}")
     case_sensitive = bool(body.get("case_sensitive", False))
-    checks = [_compare(op, arg, [*here, op], case_sensitive, lists) for op, arg in body.items()
+    checks = [_compare(op, arg, [*here, op], case_sensitive, lists, offices) for op, arg in body.items()
               if op != "case_sensitive"]
     _check_range(body, here)
     field = key

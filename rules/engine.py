@@ -15,9 +15,11 @@ from datetime import datetime
 
 from connectors.records import CrmRecord, Decision, Lead, ProfileState, SkippedRep
 from rules.assign import KEPT_METHODS, PinnedRoute, Route, Router
-from rules.compiled import Evaluator, build_evaluator
+from rules.behaviour import behaviour_rules
+from rules.compiled import Evaluator, build_evaluator, lead_conditions, time_facts
 from rules.conditions import Predicate, referenced_fields
-from rules.explain import Explainer
+from rules.explain import LOCATION_UNPLACED, explain
+from rules.facts import location_of
 from rules.models import Assign, RulesFile
 from rules.routing import RotationState
 from rules.trusted import DECISION_FIELDS, trusted
@@ -73,7 +75,8 @@ class Ruleset:
         # still valid rules: the interpreted reference decides them instead.
         with contextlib.suppress(SyntaxError, RecursionError):
             self._evaluate, self.source = build_evaluator(spec, version)
-        self._explainer = Explainer(spec.scoring.mql_threshold, version, self.status_values())
+        self.uses_location = any("location" in referenced_fields(c) for c in lead_conditions(spec))
+        """Whether a rule looks at the lead's coordinates (then an unplaced lead gets a note)."""
         self._fields_set = set(DECISION_FIELDS)  # Decision(...) then `.explanation = ...` sets every field
 
     # what the sinks must check before any write ------------------------------------------------
@@ -93,16 +96,26 @@ class Ruleset:
 
     def referenced_fields(self) -> set[str]:
         """Every field any rule's condition looks at."""
-        spec = self.spec
-        conditions = [r.when for r in spec.qualification.disqualify] + [c.when for c in spec.qualification.require]
-        conditions += [r.when for r in spec.scoring.rules] + [r.when for r in spec.routing.rules]
-        conditions += [n.when for n in spec.nurture]
-        return set().union(*(referenced_fields(c) for c in conditions))
+        return set().union(*(referenced_fields(c) for c in lead_conditions(self.spec)))
 
     def needs_account_owners(self) -> bool:
         """Whether any rule looks at account owners (if none does, the sink is not asked for them)."""
         return any(r.assign == "account_owner" for r in self.spec.routing.rules) or \
             "account_owner" in self.referenced_fields()
+
+    def history_days(self) -> int:
+        """How many days of a person's events the rules read: events older than `now - history_days()` may
+        be compacted into counts per type (ProfileState.compacted_event_counts, which the unwindowed
+        `events.<type>` facts add in) without changing any decision. 0: the rules read no event history."""
+        days = [rule.window_days for rule in behaviour_rules(self.spec.scoring)]
+        windows, _ = time_facts(self.spec)
+        days += [seconds // 86400 + 1 for _, seconds in windows]  # `within_Nd` counts an event N days old
+        return max(days, default=0)
+
+    def explain(self, decision: Decision, lead: Lead) -> str:
+        """The decision's paragraph (what `decide` wrote into `decision.explanation`)."""
+        notes = (LOCATION_UNPLACED,) if self.uses_location and location_of(lead) is None else ()
+        return explain(decision, self.spec.scoring.mql_threshold, notes)
 
     def lists(self) -> list[str]:
         return sorted({n.list for n in self.spec.nurture})
@@ -125,7 +138,8 @@ class Ruleset:
         state = ctx.rotation.model_copy(deep=True)
         state.roll_day(ctx.now)
         now, crm, account_owners, pinned = ctx.now, ctx.crm, ctx.account_owners, ctx.pinned_owners
-        keep, place, explain = self.router.keep, self.router.place, self._explainer.text
+        keep, place = self.router.keep, self.router.place
+        threshold, uses_location, profiles = self.spec.scoring.mql_threshold, self.uses_location, ctx.profiles
         fields_set = self._fields_set  # Decision(...) then `.explanation = ...` sets every field
         decisions: list[Decision] = []
         entries: list[RotationEntry] = []
@@ -137,7 +151,8 @@ class Ruleset:
                                                                                 if domain else None)
             current = existing.owner if existing else None
             kept = keep(current, key, pinned)
-            values, fit, behaviour, first_match = evaluate(lead, now, domain, account_owner, current, kept is None)
+            values, fit, behaviour, first_match = evaluate(lead, now, domain, account_owner, current, kept is None,
+                                                 profiles.get(key))
             route = kept or place(first_match, account_owner, domain, now, state)
             values["owner"] = route.owner
             values["queue"] = route.queue
@@ -146,7 +161,8 @@ class Ruleset:
             values["routing_method"] = route.method
             values["routing_reason"] = route.reason
             values["skipped"] = route.skipped
-            values["explanation"] = explain(values, fit, behaviour)
+            notes = (LOCATION_UNPLACED,) if uses_location and location_of(lead) is None else ()
+            values["explanation"] = explain(values, threshold, notes, (fit, behaviour))
             decisions.append(trusted(Decision, values, fields_set.copy()))
             if not route.kept and route.method not in KEPT_METHODS:
                 entries.append(_rotation_entry(key, route, now))

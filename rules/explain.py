@@ -1,101 +1,111 @@
 """One human paragraph per decision: what the CRM sinks write into the explanation field.
 
-Deterministic (no timestamps), so a re-sync with the same decision writes nothing.
+One function, `explain`, builds it for the compiled engine, the interpreted reference and anyone
+who wants the same text from their own values (bench/rules.py's hand-written baseline): feed it a
+Decision or a mapping of the Decision's fields. Deterministic: no clock, only dates the decision
+holds (event dates, stage since), so a re-sync with the same decision writes nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from connectors.records import Decision
 
-
-def _points(value: float) -> str:
-    return f"{value:+g}"
+LOCATION_UNPLACED = "Location not placed (no city or postal code we could find): distance rules did not apply."
 
 
-def explain(decision: Decision, mql_threshold: float) -> str:
-    parts: list[str] = []
-    if decision.qualification == "disqualified":
-        parts.append("Disqualified: " + "; ".join(decision.disqualify_reasons) + ".")
-    elif decision.qualification == "unqualified":
-        parts.append("Unqualified: failed " + ", ".join(decision.failed_checks) + ".")
+def line_text(rule_id: str, points: float, detail: str = "") -> str:
+    """A score line's part of the paragraph: 'senior +15', 'pricing-page +20 (2 x 10, 2026-11-20 to 2026-11-28)'."""
+    return f"{rule_id} {points:+g}" + (f" ({detail})" if detail else "")
+
+
+def explain(decision: Decision | Mapping[str, Any], mql_threshold: float, notes: Sequence[str] = (),
+            parts: tuple[Sequence[str], Sequence[str]] | None = None) -> str:
+    """The paragraph: qualification; score = fit (rule points) + behaviour (per rule: count, points, dates;
+    decay); grade; MQL; stage and since when (with the cause when it moved now); notes; routing; nurture;
+    status and ruleset version. `parts`: the `line_text` of the fit score lines and of the others, when the
+    caller made them already (the compiled engine does, once per rule)."""
+    d = decision.__dict__ if isinstance(decision, Decision) else decision
+    qualification = d["qualification"]
+    text: str
+    if qualification == "disqualified":
+        text = "Disqualified: " + "; ".join(d["disqualify_reasons"]) + ". Score "
+    elif qualification == "unqualified":
+        text = "Unqualified: failed " + ", ".join(d["failed_checks"]) + ". Score "
     else:
-        parts.append("Qualified.")
-    fit = [f"{line.rule_id} {_points(line.points)}" for line in decision.score_lines if line.kind == "fit"]
-    behaviour = [f"{line.rule_id} {_points(line.points)}" + (f" ({line.detail})" if line.detail else "")
-                 for line in decision.score_lines if line.kind != "fit"]
-    score = f"Score {decision.score:g} = fit {decision.fit_score:g}"
+        text = "Qualified. Score "
+    fit: Sequence[str]
+    behaviour: Sequence[str]
+    if parts is None:
+        fit = [line_text(x.rule_id, x.points, x.detail) for x in d["score_lines"] if x.kind == "fit"]
+        behaviour = [line_text(x.rule_id, x.points, x.detail) for x in d["score_lines"] if x.kind != "fit"]
+    else:
+        fit, behaviour = parts
+    text += _g(d["score"]) + " = fit " + _g(d["fit_score"])
     if fit:
-        score += " (" + ", ".join(fit) + ")"
-    score += f" + behaviour {decision.behaviour_score:g}"
+        text += " (" + ", ".join(fit) + ")"
+    text += " + behaviour " + _g(d["behaviour_score"])
     if behaviour:
-        score += " (" + ", ".join(behaviour) + ")"
-    parts.append(score + f"; grade {decision.grade}.")
-    parts.append(f"MQL (threshold {mql_threshold:g})." if decision.mql
-                 else f"Not an MQL (threshold {mql_threshold:g}).")
-    target = decision.owner or f"queue {decision.queue}"
-    rule = f"rule {decision.routing_rule_id}" if decision.routing_rule_id else decision.routing_method
-    parts.append(f"Routed to {target} by {rule}: {decision.routing_reason}.")
-    if decision.skipped:
-        parts.append("Skipped " + "; ".join(f"{s.owner} ({s.reason})" for s in decision.skipped) + ".")
-    if decision.lists_add:
-        parts.append("Nurture: " + ", ".join(decision.lists_add) + ".")
-    parts.append(f"Status {decision.status}. Ruleset {decision.ruleset_version}.")
-    return " ".join(parts)
+        text += " (" + ", ".join(behaviour) + ")"
+    text += "; grade " + d["grade"] + _mql_sentence(d["mql"], mql_threshold)
+    stage = d["stage"]
+    if stage is not None:
+        since, cause = d["stage_since"], d["stage_cause"]
+        text += (" Stage " + stage + (" since " + _day(since) if since is not None else "")
+                 + (" (" + cause + ")." if cause else "."))
+    for note in notes:
+        text += " " + note
+    rule_id = d["routing_rule_id"]
+    text += (f" Routed to {d['owner'] or 'queue ' + str(d['queue'])} by "
+             f"{'rule ' + rule_id if rule_id else d['routing_method']}: {d['routing_reason']}.")
+    if d["skipped"]:
+        text += " Skipped " + "; ".join(f"{s.owner} ({s.reason})" for s in d["skipped"]) + "."
+    if d["lists_add"]:
+        text += " Nurture: " + ", ".join(d["lists_add"]) + "."
+    return text + f" Status {d['status']}. Ruleset {d['ruleset_version']}."
 
 
-class Explainer:
-    """The same paragraph as `explain`, written from the engine's values with the constant parts made once.
-
-    `explain` stays the readable reference; tests check both give the same text."""
-
-    def __init__(self, mql_threshold: float, version: str, statuses: Iterable[str | None]) -> None:
-        self.mql_sentence = {True: f"MQL (threshold {mql_threshold:g}).",
-                             False: f"Not an MQL (threshold {mql_threshold:g})."}
-        self.version = version
-        self.tail = {status: f" Status {status}. Ruleset {version}." for status in statuses if status}
-        self._formatted: dict[float, str] = {}
-
-    def text(self, decision: dict[str, Any], fit: Sequence[str], behaviour: Sequence[str]) -> str:
-        """`decision` holds the Decision's fields; `fit` and `behaviour` the explanation parts of its fit
-        score lines and of the others ('senior +15'), in score line order."""
-        qualification = decision["qualification"]
-        if qualification == "disqualified":
-            head = "Disqualified: " + "; ".join(decision["disqualify_reasons"]) + ". Score "
-        elif qualification == "unqualified":
-            head = "Unqualified: failed " + ", ".join(decision["failed_checks"]) + ". Score "
-        else:
-            head = "Qualified. Score "
-        g = self._g
-        text = f"{head}{g(decision['score'])} = fit {g(decision['fit_score'])}"
-        if fit:
-            text += " (" + ", ".join(fit) + ")"
-        text += " + behaviour " + g(decision["behaviour_score"])
-        if behaviour:
-            text += " (" + ", ".join(behaviour) + ")"
-        rule_id = decision["routing_rule_id"]
-        text += (f"; grade {decision['grade']}. {self.mql_sentence[decision['mql']]} Routed to "
-                 f"{decision['owner'] or 'queue ' + str(decision['queue'])} by "
-                 f"{'rule ' + rule_id if rule_id else decision['routing_method']}: {decision['routing_reason']}.")
-        if decision["skipped"]:
-            text += " Skipped " + "; ".join(f"{s.owner} ({s.reason})" for s in decision["skipped"]) + "."
-        if decision["lists_add"]:
-            text += " Nurture: " + ", ".join(decision["lists_add"]) + "."
-        return text + self.tail[decision["status"]] if decision["status"] in self.tail else (
-            text + f" Status {decision['status']}. Ruleset {self.version}.")
-
-    def _g(self, value: float) -> str:
-        # Scores repeat (sums of the same few points): format each value once, within a bound.
-        if not value:  # 0.0 and -0.0 are equal keys but print differently
-            return f"{value:g}"
-        known = self._formatted.get(value)
-        if known is None:
-            if len(self._formatted) > _FORMAT_CACHE:
-                self._formatted.clear()
-            known = self._formatted[value] = f"{value:g}"
-        return known
+_MQL_SENTENCES: dict[tuple[bool, float], str] = {}
 
 
+def _mql_sentence(mql: bool, threshold: float) -> str:
+    known = _MQL_SENTENCES.get((mql, threshold))
+    if known is None:
+        if len(_MQL_SENTENCES) > _FORMAT_CACHE:
+            _MQL_SENTENCES.clear()
+        known = _MQL_SENTENCES[(mql, threshold)] = f". {'MQL' if mql else 'Not an MQL'} (threshold {threshold:g})."
+    return known
+
+
+_FORMATTED: dict[float, str] = {}
 _FORMAT_CACHE = 10_000
+
+
+def _g(value: float) -> str:
+    """f'{value:g}', each value formatted once (scores are sums of the same few points), within a bound."""
+    if not value:  # 0.0 and -0.0 are equal keys but print differently
+        return f"{value:g}"
+    known = _FORMATTED.get(value)
+    if known is None:
+        if len(_FORMATTED) > _FORMAT_CACHE:
+            _FORMATTED.clear()
+        known = _FORMATTED[value] = f"{value:g}"
+    return known
+
+
+_last_day: tuple[datetime | None, str] = (None, "")
+
+
+def _day(moment: datetime) -> str:
+    """moment.date().isoformat(); a batch's new stages all start at the same `now` object: format it once.
+    (The cache is one tuple, read and replaced whole, so threads never mix one moment with another's text.)"""
+    global _last_day
+    last = _last_day
+    if last[0] is moment:
+        return last[1]
+    text = moment.date().isoformat()
+    _last_day = (moment, text)
+    return text

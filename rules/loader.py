@@ -13,6 +13,7 @@ from connectors.errors import ConfigError
 from connectors.yaml_lines import YamlDocument, YamlSyntaxError, parse_yaml
 from rules.conditions import ConditionError, Predicate, compile_condition
 from rules.engine import Ruleset
+from rules.facts import is_event_property
 from rules.models import Assign, RulesFile
 
 
@@ -72,9 +73,24 @@ def _compile(spec: RulesFile, doc: YamlDocument) -> tuple[dict[str, Predicate], 
                 problems.append(f"{doc.where([*here, 'id'])}: duplicate id '{item.id}'")
             seen.add(item.id)
             try:
-                predicates[f"{prefix}.{item.id}"] = compile_condition(item.when, [*here, "when"], spec.lists)
+                predicates[f"{prefix}.{item.id}"] = compile_condition(item.when, [*here, "when"], spec.lists,
+                                                                      spec.offices)
             except ConditionError as exc:
                 problems.append(f"{doc.where(exc.path)}: {exc}")
+    seen = {f"event:{kind}" for kind in spec.scoring.events}
+    for kind in spec.scoring.events:
+        predicates[f"behaviour.event:{kind}"] = compile_condition({}, [], spec.lists)
+    for index, rule in enumerate(spec.scoring.behaviour):
+        here = ["scoring", "behaviour", index]
+        if rule.id in seen:
+            problems.append(f"{doc.where([*here, 'id'])}: duplicate id '{rule.id}' (the events: form names its "
+                            "rules event:<type>)")
+        seen.add(rule.id)
+        try:
+            predicates[f"behaviour.{rule.id}"] = compile_condition(rule.when, [*here, "when"], spec.lists,
+                                                                   spec.offices, known=is_event_property)
+        except ConditionError as exc:
+            problems.append(f"{doc.where(exc.path)}: {exc}")
     return predicates, problems
 
 
@@ -95,6 +111,10 @@ def _cross_references(spec: RulesFile, doc: YamlDocument) -> list[str]:
             problems.append(f"{doc.where(['routing', 'teams', name, 'members'])}: team '{name}' has no members")
         if team.method != "weighted" and isinstance(team.members, dict) and len(set(team.members.values())) > 1:
             problems.append(f"{doc.where(['routing', 'teams', name, 'method'])}: weights need method: weighted")
+    recycle_below = spec.lifecycle.recycle_below
+    if recycle_below is not None and recycle_below >= spec.scoring.mql_threshold:
+        problems.append(f"{doc.where(['lifecycle', 'recycle_below'])}: recycle_below ({recycle_below:g}) must be "
+                        f"below scoring.mql_threshold ({spec.scoring.mql_threshold:g})")
     for rep in routing.reps:
         if rep != rep.lower():
             problems.append(f"{doc.where(['routing', 'reps', rep])}: write rep e-mails in lower case")
@@ -113,4 +133,4 @@ def _cross_references(spec: RulesFile, doc: YamlDocument) -> list[str]:
 
 EXPECT_KEYS = frozenset({"qualification", "mql", "owner", "owner_team", "queue", "status", "grade", "score",
                          "score_at_least", "score_below", "lists", "failed_checks", "disqualify_reasons",
-                         "routing_rule"})
+                         "routing_rule", "stage"})

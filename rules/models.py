@@ -50,9 +50,26 @@ class EventPoints(_Strict):
     window_days: int = Field(default=90, ge=1, description="Only events this recent count.")
 
 
+class BehaviourRule(_Strict):
+    id: str = Field(description="Unique id among behaviour rules, shown in explanations.")
+    event: str | list[str] = Field(description="Event type(s) this rule counts, e.g. page_view or [email_open].")
+    when: Condition = Field(default_factory=dict, description=(
+        "Conditions on the event's properties, e.g. {path: {matches: '^/pricing'}}; a name reads "
+        "Event.properties[name] ('detail' reads the event's detail). Empty: every event of the type counts."))
+    points: float = Field(description="Points per matching event; negative to subtract (unsubscribe, careers page).")
+    max: float | None = Field(default=None, ge=0, description="Cap on this rule's total (absolute value).")
+    window_days: int = Field(default=90, ge=1, description="Only events younger than this many days count.")
+
+    def event_types(self) -> list[str]:
+        return [self.event] if isinstance(self.event, str) else list(self.event)
+
+
 class Decay(_Strict):
-    after_days: int = Field(ge=0, description="Inactivity (days since the last event) before decay starts.")
+    after_days: int = Field(ge=0, description="Inactivity (days since the last activity) before decay starts.")
     percent_per_month: float = Field(gt=0, le=100, description="Behaviour points lost per 30 days after that.")
+    step_days: int = Field(default=1, ge=1, le=365, description=(
+        "Decay moves in whole steps of this many days (1: daily; 30: monthly), so a re-score is due only "
+        "when a step passes."))
 
 
 class Grades(_Strict):
@@ -70,9 +87,28 @@ class Grades(_Strict):
 class Scoring(_Strict):
     mql_threshold: float = Field(description="Score at or above which a qualified lead is an MQL.")
     rules: list[ScoreRule] = Field(default_factory=list)
-    events: dict[str, EventPoints] = Field(default_factory=dict, description="Behaviour points per event type.")
+    events: dict[str, EventPoints] = Field(default_factory=dict, description=(
+        "Behaviour points per event type (short form; a rule 'event:<type>' each, counted before `behaviour`)."))
+    behaviour: list[BehaviourRule] = Field(default_factory=list, description=(
+        "Behaviour points per event with conditions on its properties; every rule an event matches counts it."))
     decay: Decay | None = None
     grades: Grades = Field(default_factory=Grades)
+
+
+class Office(_Strict):
+    latitude: float = Field(ge=-90, le=90, description="Decimal degrees, north positive.")
+    longitude: float = Field(ge=-180, le=180, description="Decimal degrees, east positive.")
+    label: str | None = Field(default=None, description="How explanations name it, e.g. 'Boston office'.")
+
+
+class Lifecycle(_Strict):
+    recycle_below: float | None = Field(default=None, description=(
+        "An MQL whose score falls below this goes back to nurture (null: an MQL stays an MQL until worked)."))
+    recycle_only_unworked: bool = Field(default=True, description=(
+        "Recycle only MQLs no rep has worked; false recycles worked leads too."))
+    recycle_to: Literal["nurture", "recycled"] = Field(default="nurture", description="The stage a recycled MQL gets.")
+    leave_nurture_on_mql: bool = Field(default=True, description=(
+        "An MQL (or worked lead) is taken off every nurture list, whatever the nurture rules say."))
 
 
 class Availability(_Strict):
@@ -156,10 +192,13 @@ class RuleTest(_Strict):
 class RulesFile(_Strict):
     version: int | str = Field(description="Bump on every change; stamped on each decision.")
     lists: dict[str, list[str]] = Field(default_factory=dict, description="Named value lists for in_list.")
+    offices: dict[str, Office] = Field(default_factory=dict, description=(
+        "Named places for distance rules: {location: {within_miles: {of: <office>, miles: 100}}}."))
     qualification: Qualification = Field(default_factory=Qualification)
     scoring: Scoring
     routing: Routing
     nurture: list[NurtureRule] = Field(default_factory=list)
     statuses: Statuses
     followup: FollowUp | None = Field(default=None, description="Follow-up tasks, SLAs, escalation, nurture cadence.")
+    lifecycle: Lifecycle = Field(default_factory=Lifecycle, description="Stage transitions over time.")
     tests: list[RuleTest] = Field(default_factory=list)

@@ -82,14 +82,42 @@ def lint(ruleset: Ruleset) -> list[str]:
         warnings.append("no rule looks at role_address: leads from info@, sales@ or office@ score like a person; "
                         "consider a fit rule such as {id: role-address, when: {role_address: {equals: true}}, "
                         "points: -10}")
+    warnings += _location_lint(ruleset)
+    return warnings
+
+
+def _location_lint(ruleset: Ruleset) -> list[str]:
+    """Distance rules only see leads normalisation could place: say which, and flag examples it cannot."""
+    if not ruleset.uses_location:
+        return []
+    from connectors.geo import place
+
+    warnings: list[str] = []
+    for index, test in enumerate(ruleset.spec.tests):
+        lead = test.lead
+        if "latitude" in lead or not (lead.get("city") or lead.get("postal_code")):
+            continue
+        where = place(lead.get("city"), lead.get("state"), lead.get("postal_code"), lead.get("country"))
+        if not where.placed:
+            warnings.append(f"{test.name or f'tests[{index}]'}: the example lead cannot be placed ({where.how}): "
+                            "rules on location never match it (distance needs a US ZIP code or a city + country "
+                            "of the cities of 15,000 people or more)")
     return warnings
 
 
 def test_lead(data: dict[str, Any], key: str, now: datetime) -> Lead:
+    """An example lead of the YAML's `tests:`; placed on the map from its city or postal code as
+    normalisation places real leads (validate is the rules' command-line side: it may read package data)."""
     data = dict(data)
-    events = [Event(type=e["type"], at=now - timedelta(days=float(e.get("days_ago", 0))))
-              for e in data.pop("events", [])]
-    return Lead(lead_key=key, source="test", source_record_id=key, received_at=now, events=events, **data)
+    events = [Event(type=e["type"], at=now - timedelta(days=float(e.get("days_ago", 0))),
+                    properties=e.get("properties") or {}) for e in data.pop("events", [])]
+    lead = Lead(lead_key=key, source="test", source_record_id=key, received_at=now, events=events, **data)
+    if lead.latitude is None and (lead.city or lead.postal_code):
+        from connectors.geo import place
+
+        where = place(lead.city, lead.state, lead.postal_code, lead.country)
+        lead.latitude, lead.longitude = where.latitude, where.longitude
+    return lead
 
 
 def run_test(ruleset: Ruleset, test: RuleTest, index: int) -> str | None:
@@ -114,7 +142,7 @@ def _diff(key: str, want: Any, d: Decision) -> str | None:
         "qualification": d.qualification, "mql": d.mql, "owner": d.owner, "owner_team": d.team, "queue": d.queue,
         "status": d.status, "grade": d.grade, "score": d.score, "failed_checks": d.failed_checks,
         "disqualify_reasons": d.disqualify_reasons, "routing_rule": d.routing_rule_id, "lists": d.lists_add,
-        "score_at_least": d.score, "score_below": d.score,
+        "score_at_least": d.score, "score_below": d.score, "stage": d.stage,
     }[key]
     if key == "score_at_least":
         return None if got >= want else f"score: expected at least {want}, got {got:g}"

@@ -11,7 +11,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict
 
-from connectors.records import Attribution, Consent, CrmRecord, Decision, Event, Lead, ScoreLine, SkippedRep
+from connectors.records import (
+    Attribution,
+    Consent,
+    CrmRecord,
+    Decision,
+    Event,
+    Lead,
+    ProfileState,
+    ScoreLine,
+    SkippedRep,
+)
 from rules import BatchDecision, DecisionContext, RotationState, Ruleset
 from rules.facts import ATTRIBUTION_FIELDS, CONSENT_FIELDS
 from rules.reference import decide_interpreted
@@ -47,7 +57,9 @@ def outcome(decide: Any) -> BatchDecision | str:
 
 
 def make_lead(n: int = 0, **fields: Any) -> Lead:
-    events = [Event(type=t, at=MONDAY_10_UTC - timedelta(days=d)) for t, d in fields.pop("events", [])]
+    events = [Event(type=e[0], at=MONDAY_10_UTC - timedelta(days=e[1]), properties=e[2] if len(e) > 2 else {},
+                    detail=e[3] if len(e) > 3 else None) for e in fields.pop("events", [])]
+    fields.update(fields.pop("place", {}))
     return Lead(lead_key=f"k{n}", source="t", source_record_id=str(n), received_at=MONDAY_10_UTC, events=events,
                 **fields)
 
@@ -105,10 +117,24 @@ EVERYTHING: dict[str, Any] = {
             {"id": "owned", "when": {"owner": {"exists": True}}, "points": 1},
             {"id": "account", "when": {"account_owner": {"exists": True}}, "points": 1},
             {"id": "idle", "when": {"days_since_last_activity": {"lt": 10}}, "points": 2, "kind": "behaviour"},
+            {"id": "near", "when": {"location": {"within_miles": {"of": "hq", "miles": 100}}}, "points": 9},
+            {"id": "webinars", "when": {"events.webinar": {"gte": 2}}, "points": 3},
+            {"id": "recent-webinar", "when": {"events.webinar.within_10d": {"gte": 1}}, "points": 2,
+             "kind": "behaviour"},
         ],
         "events": {"email_open": {"points": 1.5, "max": 5}, "pricing_page_visit": {"points": 10, "max": 30},
                    "unsubscribe": {"points": -50, "max": 60}, "webinar": {"points": 20, "window_days": 30}},
-        "decay": {"after_days": 20, "percent_per_month": 25},
+        "behaviour": [
+            {"id": "pricing", "event": "page_view", "when": {"path": {"matches": "^/pricing"}}, "points": 10,
+             "max": 25},
+            {"id": "visit", "event": ["page_view", "webinar"], "points": 3, "window_days": 15},
+            {"id": "careers", "event": "page_view", "when": {"any": [{"path": {"starts_with": "/careers"}},
+                                                                     {"url": {"contains": "jobs"}}]}, "points": -7},
+            {"id": "campaign", "event": "email_click", "when": {"all": [{"campaign": {"in": ["Spring", "launch"]}},
+                                                                        {"n": {"gte": 2}}]}, "points": 4.5},
+            {"id": "detail", "event": "email_open", "when": {"detail": {"exists": True}}, "points": 1,
+             "window_days": 7}],
+        "decay": {"after_days": 20, "percent_per_month": 25, "step_days": 3},
         "grades": {"A": 25, "B": 15, "C": 5},
     },
     "routing": {
@@ -131,12 +157,30 @@ EVERYTHING: dict[str, Any] = {
                 {"id": "early-too", "list": "Early", "when": {"grade": {"equals": "D"}}}],
     "statuses": {"new": "New", "mql": "MQL", "unqualified": "Unqualified", "disqualified": "Disqualified",
                  "nurture": "Nurturing"},
+    "offices": {"hq": {"latitude": 42.36, "longitude": -71.06}},
+    "lifecycle": {"recycle_below": 12, "recycle_only_unworked": False},
 }
 EVERYTHING_RULES = ruleset(**EVERYTHING)
 
 maybe_text = st.one_of(st.none(), st.sampled_from(["", "VP Sales", "vp", "CEO", "ceo", "Head of IT", "Intern"]))
-event = st.tuples(st.sampled_from(["email_open", "pricing_page_visit", "unsubscribe", "webinar", "other"]),
-                  st.floats(min_value=0, max_value=120))
+event = st.tuples(st.sampled_from(["email_open", "pricing_page_visit", "unsubscribe", "webinar", "other", "page_view",
+                                   "email_click"]),
+                  st.floats(min_value=0, max_value=120),
+                  st.dictionaries(st.sampled_from(["path", "url", "campaign", "n"]),
+                                  st.one_of(st.none(), st.sampled_from(["/pricing", "/PRICING/x", "/careers", "jobs",
+                                                                        "Spring", "LAUNCH", 2, 1.5, ""])),
+                                  max_size=3),
+                  st.one_of(st.none(), st.sampled_from(["", "Re: hi"])))
+place = st.one_of(st.just({}), st.fixed_dictionaries({"latitude": st.floats(min_value=40, max_value=45),
+                                                      "longitude": st.floats(min_value=-75, max_value=-68)}))
+stage = st.sampled_from(["new", "nurture", "mql", "worked", "recycled", "unqualified", "disqualified"])
+profile = st.one_of(st.none(), st.builds(
+    ProfileState, stage=st.one_of(st.none(), stage), worked=st.booleans(), owner=st.sampled_from([None, A]),
+    stage_since=st.just(MONDAY_10_UTC - timedelta(days=40)), stage_cause=st.sampled_from([None, "crossed 30"]),
+    last_activity_at=st.one_of(st.none(), st.floats(min_value=0, max_value=200).map(
+        lambda d: MONDAY_10_UTC - timedelta(days=d))),
+    compacted_event_counts=st.dictionaries(st.sampled_from(["webinar", "email_open"]),
+                                           st.integers(min_value=0, max_value=3), max_size=2)))
 custom_value = st.one_of(st.none(), st.sampled_from(["hot", "HOT", "a", "B", 3, 2.5, True, ["a"], ""]))
 lead_fields = st.fixed_dictionaries({
     "email": st.one_of(st.none(), st.sampled_from(["a@gmail.com", "b@YAHOO.com", "info@x.edu", "INFO@bigco.com",
@@ -150,16 +194,20 @@ lead_fields = st.fixed_dictionaries({
     "consent": st.fixed_dictionaries({"email": st.one_of(st.none(), st.booleans())}),
     "attribution": st.fixed_dictionaries({"campaign": st.one_of(st.none(), st.sampled_from(["spring", "Spring"]))}),
     "events": st.lists(event, max_size=6),
+    "place": place,
 })
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(lead_fields, min_size=1, max_size=25), st.sets(st.integers(min_value=0, max_value=24)))
-def test_generated_leads_decide_identically(fields: list[dict[str, Any]], owned: set[int]) -> None:
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(lead_fields, min_size=1, max_size=25), st.sets(st.integers(min_value=0, max_value=24)),
+       st.lists(profile, min_size=25, max_size=25))
+def test_generated_leads_decide_identically(fields: list[dict[str, Any]], owned: set[int],
+                                            profiles: list[ProfileState | None]) -> None:
     leads = [make_lead(i, **f) for i, f in enumerate(fields)]
     crm = {f"k{i}": CrmRecord(crm_id=f"c{i}", owner=A if i % 2 else "Inbound") for i in owned}
     context = {"crm": crm, "account_owners": {"acct.example": "erin@ourco.example"}, "pinned_owners": {"k3": B},
-               "rotation": RotationState(day="2026-03-02", assigned_today={A: 2})}
+               "rotation": RotationState(day="2026-03-02", assigned_today={A: 2}),
+               "profiles": {f"k{i}": p for i, p in enumerate(profiles) if p is not None}}
     ctx = DecisionContext(now=MONDAY_10_UTC, **context)
     compiled = outcome(lambda: EVERYTHING_RULES.decide(leads, ctx))
     interpreted = outcome(lambda: decide_interpreted(EVERYTHING_RULES, leads, ctx))
@@ -179,6 +227,23 @@ def test_the_everything_ruleset_reaches_every_branch() -> None:
     methods = {d.routing_method for d in compiled.decisions}
     assert {"account_owner", "round_robin"} <= methods
     assert any(line.kind == "decay" for d in compiled.decisions for line in d.score_lines)
+    lived = [make_lead(i, email=f"p{i}@co.example", company="Co", title="VP Sales", consent={"email": True},
+                       latitude=42.4, longitude=-71.1,
+                       events=[("page_view", 1, {"path": "/pricing"}), ("page_view", 2, {"path": "/careers"}),
+                               ("email_click", 3, {"campaign": "spring", "n": 2}), ("email_open", 1, {}, "x"),
+                               ("webinar", 5)] * (i % 3)) for i in range(6)]
+    profiles = {"k0": ProfileState(stage="mql"), "k1": ProfileState(stage="mql", worked=True),
+                "k2": ProfileState(stage="nurture", compacted_event_counts={"webinar": 2}),
+                "k3": ProfileState(stage="mql", last_activity_at=MONDAY_10_UTC - timedelta(days=90))}
+    compiled, interpreted = both(EVERYTHING_RULES, lived, profiles=profiles)
+    assert_same(compiled, interpreted)
+    ids = {line.rule_id for d in compiled.decisions for line in d.score_lines}
+    assert {"pricing", "visit", "careers", "campaign", "detail", "near", "webinars", "recent-webinar"} <= ids
+    assert {d.stage for d in compiled.decisions} >= {"mql", "worked"}
+    assert any(d.transition is not None for d in compiled.decisions)
+    assert [d.next_rescore_at is not None for d in compiled.decisions] == [False, True, True, True, True, True]
+    # k0: no events and no past activity, nothing can change; k3: its profile's last activity makes
+    # days_since_last_activity (read by a rule) move
 
 
 @pytest.mark.parametrize("points", [-0.001, 0.004, 0.005, 2.675, 1e-9, -1e16, 0.1 + 0.2])
@@ -256,7 +321,7 @@ def test_trusted_decision_equals_a_validated_one() -> None:
         "owner": A, "queue": None, "team": "t", "routing_rule_id": "r", "routing_method": "round_robin",
         "routing_reason": "team t", "skipped": [SkippedRep(owner=B, reason="inactive")], "status_key": "new",
         "status": "New", "lists_add": ["L"], "lists_remove": [], "ruleset_version": "1", "explanation": "e",
-        "stage": "new", "transition": None, "next_rescore_at": None}
+        "stage": "new", "stage_since": None, "stage_cause": None, "transition": None, "next_rescore_at": None}
     validated = Decision(**fields)
     filled = trusted(Decision, {name: fields[name] for name in DECISION_FIELDS}, set(DECISION_FIELDS))
     assert filled == validated and filled.model_dump_json() == validated.model_dump_json()

@@ -111,7 +111,7 @@ def test_nurture_add_remove_and_consent() -> None:
 
 def test_explanation_names_rules_points_owner_and_version() -> None:
     d = decide(SEED, events=[("event_attended", 1)], industry="software", company="Co")
-    assert "industry +10" in d.explanation and "event:event_attended +25 (1 x 25)" in d.explanation
+    assert "industry +10" in d.explanation and "event:event_attended +25 (1 x 25, 2026-03-01)" in d.explanation
     assert "Routed to queue Unassigned" in d.explanation
     assert d.ruleset_version.startswith("7 (sha256:") and d.ruleset_version in d.explanation
     again = decide(SEED, events=[("event_attended", 1)], industry="software", company="Co")

@@ -113,3 +113,36 @@ def test_json_schema_describes_the_yaml() -> None:
     assert {"version", "scoring", "routing", "statuses"} <= set(schema["required"])
     committed = json.loads((REPO / "config" / "rules.schema.json").read_text())
     assert committed == schema, "config/rules.schema.json is stale: run `leadsync schema`"
+
+
+DISTANCE = """\
+version: 1
+offices: {hq: {latitude: 42.3601, longitude: -71.0589}}
+scoring:
+  mql_threshold: 60
+  rules:
+    - {id: near, when: {location: {within_miles: {of: hq, miles: 100}}}, points: 10}
+routing: {default: {queue: Q}}
+statuses: {new: N, mql: M, unqualified: U}
+tests:
+  - name: placed by ZIP
+    lead: {email: a@b.example, postal_code: "02139", country: US}
+    expect: {score: 10, stage: new}
+  - name: a village
+    lead: {email: a@b.example, city: Tinytown, country: US}
+    expect: {score: 0}
+  - name: no address at all
+    lead: {email: a@b.example}
+    expect: {score: 0}
+"""
+
+
+def test_lint_names_example_leads_that_cannot_be_placed(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(DISTANCE)
+    report = validate_file(path)
+    assert report.ok, report.render()
+    assert report.warnings == [
+        "a village: the example lead cannot be placed (city 'Tinytown' in US is not among the cities of 15,000 "
+        "people or more): rules on location never match it (distance needs a US ZIP code or a city + country "
+        "of the cities of 15,000 people or more)"]

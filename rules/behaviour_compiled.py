@@ -1,0 +1,125 @@
+"""The compiled engine's behaviour scoring: one pass over a lead's events, the property conditions of
+each event type generated as one Python function (rules.codegen), the rest table-driven.
+
+rules.reference scores the same history rule by rule with the condition closures; the tests hold
+the two to the same decisions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from connectors.records import Event, ScoreLine
+from rules.behaviour import Tip, count_text, rule_detail, rule_total
+from rules.codegen import RUNTIME, SourceBuilder
+from rules.models import BehaviourRule, RulesFile
+from rules.trusted import SCORE_LINE_FIELDS, trusted
+
+Classifier = Callable[[Event], list[int]]
+_MEMO_COUNTS = 1000  # the same few (rule, count) pairs recur on every lead: their text is made once
+_LINE_FIELDS = frozenset(SCORE_LINE_FIELDS)
+
+
+class EventSourceBuilder(SourceBuilder):
+    """Conditions over one event's properties: a name reads `properties[name]`, `detail` the event's detail."""
+
+    def fact(self, name: str) -> str:
+        if name not in self.fact_vars:
+            self.fact_vars[name] = f"f{len(self.fact_vars)}"
+        return self.fact_vars[name]
+
+    def _load(self, name: str) -> str:
+        return "event.detail" if name == "detail" else f"props.get({self.const(name)})"
+
+
+def _classifier(spec: RulesFile, rules: Sequence[tuple[int, BehaviourRule]]) -> Classifier:
+    """One function for the conditional rules of one event type: the indices of those the event meets."""
+    src = EventSourceBuilder(spec.lists, spec.offices)
+    body = ["hits = []"]
+    for index, rule in rules:
+        body.append(f"if {src.condition(rule.when)}: hits.append({index})")
+    head = ["props = event.properties", *src.fact_loads()]
+    constants = ", ".join(src.constants)
+    source = (f"def factory({constants}):\n    def classify(event):\n"
+              + "".join(f"        {line}\n" for line in head + body) + "        return hits\n    return classify\n")
+    namespace: dict[str, Any] = dict(RUNTIME)
+    exec(compile(source, "<leadsync behaviour>", "exec"), namespace)  # noqa: S102 - source built by rules.codegen
+    classify: Classifier = namespace["factory"](**src.constants)
+    return classify
+
+
+class BehaviourScorer:
+    """Behaviour points of a lead's events, windowed, capped, with counts, dates and what tipped it."""
+
+    def __init__(self, spec: RulesFile, rules: Sequence[BehaviourRule]) -> None:
+        self.rules = list(rules)
+        self._counted: dict[tuple[int, int], tuple[float, str, str]] = {}  # (rule, count) -> points, texts
+        self.windows = [timedelta(days=rule.window_days) for rule in rules]
+        by_type: dict[str, tuple[list[int], list[tuple[int, BehaviourRule]]]] = {}
+        for index, rule in enumerate(rules):
+            for kind in rule.event_types():
+                always, conditional = by_type.setdefault(kind, ([], []))
+                if rule.when:
+                    conditional.append((index, rule))
+                else:
+                    always.append(index)
+        self.by_type: dict[str, tuple[tuple[int, ...], Classifier | None]] = {
+            kind: (tuple(always), _classifier(spec, conditional) if conditional else None)
+            for kind, (always, conditional) in by_type.items()}
+
+    def add(self, behaviour: float, events: Sequence[Event], now: datetime, score_lines: list[ScoreLine],
+            parts: list[str]) -> tuple[float, datetime | None, Tip | None]:
+        """(`behaviour` plus each rule's points, added in rule order; when the first counted event leaves
+        its window; the tipping event). Appends one line and explanation part per rule that counted."""
+        if not events:
+            return behaviour, None, None
+        by_type, windows = self.by_type, self.windows
+        counted: dict[int, list[Any]] = {}  # rule index -> [count, first counted event, last counted event]
+        for event in events:
+            found = by_type.get(event.type)
+            if found is None:
+                continue
+            always, classify = found
+            at = event.at
+            age = now - at
+            for index in (always if classify is None else (*always, *classify(event))):
+                if age < windows[index]:
+                    tally = counted.get(index)
+                    if tally is None:
+                        counted[index] = [1, event, event]
+                    else:
+                        tally[0] += 1
+                        if at < tally[1].at:
+                            tally[1] = event
+                        if at > tally[2].at:
+                            tally[2] = event
+        if not counted:
+            return behaviour, None, None
+        expiry: datetime | None = None
+        tip: Tip | None = None
+        tip_points = 0.0
+        rules, memo = self.rules, self._counted
+        for index in sorted(counted) if len(counted) > 1 else counted:
+            count, first, last = counted[index]
+            rule = rules[index]
+            known = memo.get((index, count))
+            if known is None:
+                points = rule_total(rule, count)
+                known = (points, count_text(rule, count, points), f"{rule.id} {points:+g} (")
+                if count <= _MEMO_COUNTS:
+                    memo[(index, count)] = known
+            points = known[0]
+            behaviour += points
+            detail = rule_detail(known[1], first.at, last.at)
+            score_lines.append(trusted(ScoreLine, {"rule_id": rule.id, "points": points, "kind": "behaviour",
+                                                   "detail": detail}, set(_LINE_FIELDS)))
+            parts.append(known[2] + detail + ")")  # line_text(rule.id, points, detail)
+            leaves = first.at + windows[index]
+            if expiry is None or leaves < expiry:
+                expiry = leaves
+            if rule.points > 0 and (tip is None or last.at > tip[1].at
+                                    or (last.at == tip[1].at and rule.points > tip_points)):
+                tip, tip_points = (rule.id, last), rule.points
+        return behaviour, expiry, tip
