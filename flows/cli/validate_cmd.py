@@ -62,8 +62,12 @@ def _event_warnings(loaded: Any) -> list[str]:
     """Mapped event types that no scoring rule counts (a typo would silently score nothing)."""
     from flows.config.event_types import unscored_event_types
     from rules import load_ruleset
+    from rules.behaviour import behaviour_rules
 
-    return list(unscored_event_types(loaded.config, load_ruleset(loaded.rules_path).spec.scoring.events))
+    scored: set[str] = set()
+    for rule in behaviour_rules(load_ruleset(loaded.rules_path).spec.scoring):
+        scored.update([rule.event] if isinstance(rule.event, str) else rule.event)
+    return list(unscored_event_types(loaded.config, scored))
 
 
 def _check_crm(path: str, create_properties: bool) -> list[str]:

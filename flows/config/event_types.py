@@ -2,7 +2,7 @@
 
 A typo (`whitepaper_downlaod`) would silently score nothing, so `leadsync validate` warns about
 every event type a source maps explicitly (pages, tracks, links, a csv source's `events.type`)
-that the rules' `scoring.events` does not name. Warnings, not errors: a type may be kept on
+that no behaviour rule of the rules (`scoring.events` or `scoring.behaviour`) counts. Warnings, not errors: a type may be kept on
 purpose for reports or later rules. Generic types (page_view, email_open...) are not listed.
 """
 
@@ -28,5 +28,5 @@ def mapped_event_types(config: AppConfig) -> Iterator[tuple[str, str]]:
 
 
 def unscored_event_types(config: AppConfig, scored: Collection[str]) -> list[str]:
-    return [f"{path} maps to '{event_type}', which no scoring.events entry of the rules counts"
+    return [f"{path} maps to '{event_type}', which no behaviour rule of the rules counts"
             for path, event_type in mapped_event_types(config) if event_type not in scored]

@@ -124,6 +124,6 @@ def test_validate_warns_about_mapped_event_types_no_rule_counts(demo_config: Pat
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = " ".join(proc.stdout.split())
     assert "sources[0].events.tracks['Whitepaper Downloaded'] maps to 'whitepaper_downlaod', which no " \
-           "scoring.events entry of the rules counts" in out
+           "behaviour rule of the rules counts" in out
     assert "sources[0].events.pages['/docs*'] maps to 'docs_visit'" in out
     assert "pricing_page_visit'," not in out and "event_attended'," not in out
