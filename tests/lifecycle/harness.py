@@ -102,5 +102,5 @@ def pipeline(store_url: str, tmp_path: Path, *sources: Source) -> Pipeline:
     store.create_schema()
     sink = LocalCrmSink(LocalCrmConfig(path=str(tmp_path / "crm.db"), users=[LocalUser(email=u) for u in USERS],
                                        queues=["Unassigned Leads"]))
-    return Pipeline(store=store, sink=sink, ruleset=load_ruleset(REPO / "config" / "rules.yaml"),
+    return Pipeline(store=store, sink=sink, ruleset=load_ruleset(Path(__file__).with_name("rules.yaml")),
                     sources={s.name: s for s in sources})
