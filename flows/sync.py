@@ -24,7 +24,7 @@ from flows.pipeline.process import BatchResult, ProcessContext, process_next_bat
 from flows.pipeline.progress import PeriodicLines, observe
 from flows.pipeline.rescore import rescore_next_batch
 from flows.pipeline.run import run_sync
-from flows.pipeline.runtime import build_runtime
+from flows.pipeline.runtime import Runtime, build_runtime
 from flows.pipeline.summary import RunSummary
 from flows.settings import LeadsyncSettings
 from flows.state import StateStore
@@ -64,6 +64,9 @@ def rescore_batch_task(ctx: ProcessContext) -> BatchResult | None:
     return result
 
 
+REPORT_ARTIFACT = "leadsync-report"
+
+
 def publish(summary: RunSummary) -> State[RunSummary]:
     """The summary as an artifact and the run's final state: FAILED with the reason when something failed."""
     create_markdown_artifact(markdown=summary.to_markdown(), key=SUMMARY_ARTIFACT,
@@ -93,9 +96,30 @@ def sync(config_path: str) -> State[RunSummary]:
                      rescore_fn=rescore_batch_task, into=summary)
     except LeadsyncError as exc:
         summary.fatal_code = exc.code  # run_sync put the reason in summary.fatal; held leads are back in the inbox
+    else:
+        publish_report(runtime)
     finally:
         runtime.close()
     return publish(summary)
+
+
+def publish_report(runtime: Runtime) -> None:
+    """The report's summary tables for the last 30 days (`leadsync report`'s markdown) as an artifact."""
+    from datetime import UTC, datetime, timedelta
+
+    from flows.insights.markdown import render_markdown
+    from flows.insights.queries import StoreQueries
+    from flows.insights.summary import build_report
+
+    now = datetime.now(UTC)
+    weights = {name: team.weights() for name, team in runtime.ruleset.spec.routing.teams.items()}
+    try:  # the report reads the store only (no CRM call: conversions are in `leadsync report`)
+        data = build_report(StoreQueries(runtime.store.engine, now - timedelta(days=30), now), None, weights)
+    except Exception as exc:  # noqa: BLE001 - a report problem must never fail the sync it describes
+        get_run_logger().warning("report artifact not published: %s", redact(exc))
+        return
+    create_markdown_artifact(markdown=render_markdown(data), key=REPORT_ARTIFACT,
+                             description="leadsync report, last 30 days (the charts: `leadsync report`)")
 
 
 @flow(name="leadsync-sync", log_prints=False, persist_result=False)

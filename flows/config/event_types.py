@@ -2,8 +2,9 @@
 
 A typo (`whitepaper_downlaod`) would silently score nothing, so `leadsync validate` warns about
 every event type a source maps explicitly (pages, tracks, links, a csv source's `events.type`)
-that no behaviour rule of the rules (`scoring.events` or `scoring.behaviour`) counts. Warnings, not errors: a type may be kept on
-purpose for reports or later rules. Generic types (page_view, email_open...) are not listed.
+that no behaviour rule of the rules (`scoring.events` or `scoring.behaviour`) counts. Warnings, not
+errors: a type may be kept on purpose for reports or later rules. Generic types (page_view,
+email_open...) are not listed.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from flows.state.engine import as_utc
-from flows.state.schema import dead_letters, decisions, inbox, rotation_ledger
+from flows.state.schema import dead_letters, decisions, handoffs, inbox, rotation_ledger
 
 STREAM_ROWS = 2000
 SETTLED = ("done", "dead", "pending", "processing", "events")
@@ -182,6 +182,26 @@ class StoreQueries:
             count, oldest = conn.execute(query).one()
         oldest_at = as_utc(oldest)
         return int(count), (self.now - oldest_at).total_seconds() if oldest_at else None
+
+    def handoff_figures(self) -> tuple[int, list[float], Counter[tuple[str, str]]]:
+        """Hand-offs in the window: leads touched, seconds to first touch, and SLA breaches per (owner, kind).
+
+        A breach is a hand-off whose due time passed before it was touched (or that is still untouched).
+        """
+        query = select(handoffs.c.lead_key, handoffs.c.owner, handoffs.c.kind, handoffs.c.due_at,
+                       handoffs.c.touched_at, handoffs.c.first_touch_seconds).where(handoffs.c.at >= self.since)
+        touched: set[str] = set()
+        seconds: list[float] = []
+        breaches: Counter[tuple[str, str]] = Counter()
+        for row in self._stream(query):
+            due, touched_at = as_utc(row.due_at), as_utc(row.touched_at)
+            if touched_at is not None:
+                touched.add(row.lead_key)
+            if row.first_touch_seconds is not None:
+                seconds.append(float(row.first_touch_seconds))
+            if due is not None and due < self.now and (touched_at is None or touched_at > due):
+                breaches[(row.owner, row.kind)] += 1
+        return len(touched), seconds, breaches
 
     def _stream(self, query: Any) -> Iterator[Any]:
         with self.engine.connect() as conn:

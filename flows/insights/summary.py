@@ -48,18 +48,20 @@ def build_report(queries: StoreQueries, converted_ids: set[str] | None,
                  team_weights: Mapping[str, Mapping[str, float]]) -> ReportData:
     """Read every figure of the report from the store (and the CRM's converted ids, when known)."""
     totals = queries.totals(converted_ids or set())
+    touched, first_touch, breaches = queries.handoff_figures()
     notes = [] if converted_ids is not None else ["conversion not read from the CRM (--no-crm)"]
     return ReportData(
         since=queries.since, now=queries.now,
         funnel={"captured": queries.captured_leads(), "qualified": totals.qualified, "mql": totals.mql,
-                "touched": None, "converted": totals.converted if converted_ids is not None else None},
+                "touched": touched, "converted": totals.converted if converted_ids is not None else None},
         submissions_per_source_week=_weekly(queries.submissions_per_source_week()),
         leads_per_campaign_week=_weekly(totals.per_campaign_week),
         mql_per_week=[(week.isoformat(), count) for week, count in sorted(totals.mql_per_week.items())],
         mql_rate_by_source=_mql_rates(totals),
         owner_load=_owner_load(totals, queries, team_weights),
         speed_to_lead=Percentiles.of(totals.speed_seconds),
-        first_touch=None,
+        first_touch=Percentiles.of(first_touch),
+        sla_breaches=[(owner, kind, count) for (owner, kind), count in sorted(breaches.items())],
         dead_letters=queries.dead_letters_by_code(),
         lag_per_day=[(day.isoformat(), p) for day, p in queries.lag_per_day().items()],
         backlog=queries.backlog(),

@@ -13,7 +13,7 @@ from flows.insights.queries import StoreQueries, week_of
 from flows.insights.summary import build_report
 from flows.pipeline.runtime import build_runtime
 from flows.state.engine import as_utc
-from flows.state.schema import dead_letters, decisions, inbox, rotation_ledger
+from flows.state.schema import dead_letters, decisions, handoffs, inbox, rotation_ledger
 from tests.insights.conftest import DemoStore
 
 LEADS = ("spam", "test", "skipped")
@@ -22,6 +22,11 @@ LEADS = ("spam", "test", "skipped")
 def _rows(demo: DemoStore, table: Any) -> list[Any]:
     with demo.store.engine.connect() as conn:
         return list(conn.execute(select(table).order_by(table.c.id)))
+
+
+def _rows_by_key(demo: DemoStore, table: Any) -> list[Any]:
+    with demo.store.engine.connect() as conn:
+        return list(conn.execute(select(table)))
 
 
 def _report(demo: DemoStore) -> Any:
@@ -81,6 +86,12 @@ def test_every_number_matches_the_store(demo_store: DemoStore) -> None:
     assert [(c, s, t) for c, s, _, t in report.dead_letters] == \
         sorted(((c, s, n) for (c, s), n in letters.items()), key=lambda r: (-r[2], r[0]))
     assert report.dead_letters and report.backlog == (0, None)
+
+    handed = _rows_by_key(demo_store, handoffs)
+    assert handed, "the demo rules have a followup section: routed leads are hand-offs"
+    assert report.funnel["touched"] == len({h.lead_key for h in handed if h.touched_at is not None})
+    assert report.first_touch is not None
+    assert report.first_touch.count == sum(1 for h in handed if h.first_touch_seconds is not None)
     assert sum(p.count for _, p in report.lag_per_day) == sum(
         1 for r in ledger if r.outcome in ("created", "updated", "rejected"))
 
