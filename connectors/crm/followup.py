@@ -52,11 +52,17 @@ class FollowUpCrm(Protocol):
         ...
 
 
-def touched(state: TouchState | None, initial_status: str | None, handed_at: datetime) -> bool:
-    """A rep worked the lead since the hand-off: status moved off its value then, or activity since."""
+def touched(state: TouchState | None, initial_status: str | None, handed_at: datetime,
+            leadsync_statuses: Collection[str] = ()) -> bool:
+    """A rep worked the lead since the hand-off: status moved off its value then, or activity since.
+
+    A move to one of leadsync's own status values (`leadsync_statuses`, e.g. its MQL status when the
+    lead became an MQL after the hand-off) is leadsync's doing, not a rep's touch.
+    """
     if state is None:
         return False
-    if initial_status is not None and state.status is not None and state.status != initial_status:
+    if initial_status is not None and state.status is not None and state.status != initial_status \
+            and state.status not in leadsync_statuses:
         return True
     if state.last_activity is not None and state.last_activity >= handed_at:
         return True

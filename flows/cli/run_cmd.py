@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -11,6 +12,7 @@ from flows.cli.common import (
     EXIT_FAILED,
     ConfigOption,
     JsonOption,
+    UsageProblem,
     clean_errors,
     config_path,
     console,
@@ -39,14 +41,20 @@ TrackOption = Annotated[bool | None, typer.Option(
 
 
 @clean_errors
-def run(config: ConfigOption = None, prefect: TrackOption = None, as_json: JsonOption = False) -> None:
+def run(config: ConfigOption = None, prefect: TrackOption = None, as_json: JsonOption = False,
+        as_of: Annotated[str | None, typer.Option("--as-of", help="Decide as of this moment (ISO 8601 with a time "
+                                                  "zone, e.g. 2027-01-20T12:00Z): replays of history and demos. "
+                                                  "Untracked runs only.")] = None) -> None:
     """One sync: capture every source into the inbox, then decide and push every lead to the CRM."""
     path = config_path(config)
+    moment = _moment(as_of) if as_of else None
     if tracking_wanted(prefect):
+        if moment is not None:
+            raise UsageProblem("--as-of replays history in this process: use it with --no-prefect")
         require_prefect_server("leadsync run --prefect")
         summary = _tracked(path, as_json)
     else:
-        summary = _untracked(path, as_json)
+        summary = _untracked(path, as_json, moment)
     if as_json:
         print_json(summary.to_json())
     else:
@@ -58,7 +66,17 @@ def run(config: ConfigOption = None, prefect: TrackOption = None, as_json: JsonO
         raise typer.Exit(EXIT_FAILED)
 
 
-def _untracked(path: str, as_json: bool) -> RunSummary:
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageProblem(f"--as-of {text!r}: write an ISO 8601 time with its zone, e.g. 2027-01-20T12:00Z") from None
+    if moment.tzinfo is None:
+        raise UsageProblem(f"--as-of {text!r}: give the time zone, e.g. 2027-01-20T12:00Z or +01:00")
+    return moment
+
+
+def _untracked(path: str, as_json: bool, moment: datetime | None = None) -> RunSummary:
     from connectors.errors import LeadsyncError
     from flows.gc_tuning import tune_gc
     from flows.pipeline.run import run_sync
@@ -66,6 +84,8 @@ def _untracked(path: str, as_json: bool) -> RunSummary:
     from flows.pipeline.summary import RunSummary
 
     runtime = build_runtime(path)
+    if moment is not None:
+        runtime.now = lambda: moment
     tune_gc()  # after start-up: see flows/gc_tuning.py
     summary = RunSummary(run_id="")
     try:

@@ -51,6 +51,11 @@ class SlaContext:
     run_id: str
     now: Callable[[], datetime]
 
+    @property
+    def statuses(self) -> list[str]:
+        """leadsync's own status values: a move to one of them is not a rep's touch."""
+        return self.ruleset.status_values()
+
 
 def check_slas(ctx: SlaContext, summary: SlaSummary) -> None:
     rows = ctx.store.open_handoffs()
@@ -71,7 +76,7 @@ def _check_chunk(ctx: SlaContext, rows: Sequence[HandoffRow], summary: SlaSummar
     escalation = ctx.spec.escalation
     for row in with_records:
         state = states.get(str(row.handoff.crm_id))
-        if touched(state, row.initial_status, row.handoff.at):
+        if touched(state, row.initial_status, row.handoff.at, ctx.statuses):
             assert state is not None
             first = state.last_activity if state.last_activity and state.last_activity >= row.handoff.at else now
             row.status, row.touched_at = "touched", first
@@ -143,8 +148,8 @@ def _reroute(ctx: SlaContext, candidates: Sequence[tuple[HandoffRow, TouchState 
             label = _sla_label(ctx.spec, row)
             entries.append(LedgerEntry(lead_key=h.lead_key, team=h.team, owner=chosen,
                                        method=f"reassigned: no touch within {label}",
-                                       skipped=[(s.owner, s.reason) for s in skipped],
-                                       reason=f"reassigned: no touch within {label}"))
+                                       skipped=[(s.owner, s.reason) for s in skipped], rule_id="sla",
+                                       reason=f"re-routed: nobody touched it within {label}"))
         return None, rotation.model_dump(mode="json"), entries
 
     ctx.store.with_rotation(ROTATION, decide, [row.handoff.lead_key for row, _ in candidates], ctx.run_id)

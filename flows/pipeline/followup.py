@@ -63,4 +63,4 @@ class FollowThrough:
 
 def prepare_follow_through(runtime: Runtime) -> FollowThrough | None:
     """None when the rules have no `followup:` section (leadsync then only writes the CRM)."""
-    return FollowThrough(runtime) if runtime.ruleset.spec.followup is not None else None
+    return FollowThrough(runtime, runtime.now) if runtime.ruleset.spec.followup is not None else None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 
 from connectors.errors import LeadsyncError
 from connectors.redaction import redact
@@ -35,7 +34,7 @@ def process_context(runtime: Runtime, run_id: str) -> ProcessContext:
         settings = settings.model_copy(update={"batch_size": size})
     return ProcessContext(store=runtime.store, sink=runtime.sink, ruleset=runtime.ruleset, sources=runtime.sources,
                           settings=settings, run_id=run_id,
-                          now=lambda: datetime.now(UTC), managed_statuses=managed_statuses(runtime))
+                          now=runtime.now, managed_statuses=managed_statuses(runtime))
 
 
 def run_sync(runtime: Runtime, *, capture: bool = True, process: bool = True,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -59,6 +60,8 @@ class Runtime:
     sink: CrmSink
     ruleset: Ruleset
     sources: dict[str, Source]
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    """The clock decisions, re-scoring and SLA checks read (`leadsync run --as-of` replays history with it)."""
 
     def close(self) -> None:
         for source in self.sources.values():

@@ -36,7 +36,8 @@ def write_followup_config(config: Path, smtp: SmtpTestServer, slack: SlackTestSe
                           followup: dict[str, object] | None = None) -> None:
     rules_path = config.parent / "rules.yaml"
     section = yaml.safe_dump({"followup": followup or FOLLOWUP}, sort_keys=False)
-    rules_path.write_text(rules_path.read_text() + "\n" + section)
+    frozen = Path(__file__).with_name("rules.yaml")  # not the demo rules: those follow the product's examples
+    rules_path.write_text(frozen.read_text() + "\n" + section)
     app = yaml.safe_load(config.read_text())
     app["notify"] = {
         "email": {"host": "127.0.0.1", "port": smtp.port, "username": smtp.user, "password": "${TEST_SMTP_PASSWORD}",

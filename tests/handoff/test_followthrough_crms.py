@@ -93,7 +93,8 @@ def test_salesforce_tasks_and_mail_once(sf: SalesforceEmulator, demo_config: Pat
     owners = {sf.org.records["User"][t["OwnerId"]]["Email"] for t in tasks}
     assert owners <= {ALICE, BOB}
     assert all(sf.org.records["Lead"][t["WhoId"]]["OwnerId"] == t["OwnerId"] for t in tasks)
-    assert all(t["Description"] and t["ActivityDate"] and t["Subject"].startswith("Follow up with") for t in tasks)
+    assert all(t["Description"] and t["ActivityDate"] and t["Subject"].startswith(("Follow up with", "MQL: "))
+               for t in tasks)
     assert len(smtp.messages) == 4
     upserts = sf.calls["composite_upsert"]
     rerun(demo_config)
