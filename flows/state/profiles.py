@@ -9,6 +9,7 @@ BEGIN IMMEDIATE), so two runs never create the same person twice or merge under 
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -61,7 +62,8 @@ class ProfileStore:
             direct: dict[int, int] = {}
             for i, ids in enumerate(identities):
                 targets = {known.get(x) for x in ids if x.kind != "lead_key" or x in known}
-                if leads[i].events_only and len(targets) == 1 and None not in targets:
+                # (an unsubscribe or a bounce also changes the person's facts: it takes the full path)
+                if leads[i].events_only and not _changes_facts(leads[i]) and len(targets) == 1 and None not in targets:
                     direct[i] = targets.pop()  # type: ignore[assignment]
             rest = [i for i in range(len(leads)) if i not in direct]
             profile_of = [0] * len(leads)
@@ -191,6 +193,7 @@ class ProfileStore:
             elif with_data:
                 facts = [Lead.model_validate({**row.fit, "lead_key": row.lead_key})] if row.fit else []
                 fit = fit_json(merge_leads([*facts, *with_data]))
+            fit = _engagement_signals(fit, [lead for lead in mine if lead.events_only])
             times = [e.at for lead in mine for e in lead.events]
             if row.last_activity_at is not None:
                 times.append(as_utc(row.last_activity_at))  # type: ignore[arg-type]
@@ -320,3 +323,25 @@ class ProfileStore:
             query = query.where(profile_events.c.profile_id == profile_id)
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
+
+
+def _changes_facts(lead: Lead) -> bool:
+    return lead.consent.email is False or bool(lead.email_invalid)
+
+
+def _engagement_signals(fit: Any, behaviour: Sequence[Lead]) -> Any:
+    """What e-mail engagement says about the person, kept in their facts: an unsubscribe or spam report
+    withdraws e-mail consent (so nurture rules that need it drop them), a hard bounce marks the address
+    invalid (rules may test `email_invalid`). A later submission that opts in again wins, as merges do."""
+    if not fit or not behaviour:
+        return fit
+    if not any(_changes_facts(lead) for lead in behaviour):
+        return fit
+    withdrawn = any(lead.consent.email is False for lead in behaviour)
+    invalid = any(lead.email_invalid for lead in behaviour)
+    data = dict(fit if isinstance(fit, dict) else json.loads(fit))
+    if withdrawn:
+        data["consent"] = {**(data.get("consent") or {}), "email": False}
+    if invalid:
+        data["email_invalid"] = True
+    return data

@@ -14,7 +14,7 @@ from typing import Any
 
 from connectors.crm.local import LocalCrmConfig, LocalCrmSink, LocalUser
 from connectors.normalise import build_lead
-from connectors.records import Event, Lead, RawSubmission
+from connectors.records import Consent, Event, Lead, RawSubmission
 from connectors.sources.base import Page, Source
 from flows.config.models import ProcessingConfig
 from flows.pipeline.capture import capture_source_safely
@@ -38,9 +38,12 @@ class EventFeed:
         self.records: list[dict[str, Any]] = []
 
     def add(self, at: datetime, *, events: list[Event] | None = None, email: str | None = None,
-            anonymous_id: str | None = None, fields: Mapping[str, Any] | None = None) -> None:
+            anonymous_id: str | None = None, fields: Mapping[str, Any] | None = None,
+            consent_email: bool | None = None, email_invalid: bool | None = None) -> None:
+        """`consent_email` / `email_invalid`: what an e-mail engagement event says (unsubscribe, hard bounce)."""
         self.records.append({"at": at.isoformat(), "email": email, "anonymous_id": anonymous_id,
-                             "events": [e.model_dump(mode="json") for e in events or []], "fields": dict(fields or {})})
+                             "events": [e.model_dump(mode="json") for e in events or []], "fields": dict(fields or {}),
+                             "consent_email": consent_email, "email_invalid": email_invalid})
 
     def read(self, cursors: Mapping[str, str]) -> Iterator[Page]:
         done = int(cursors.get("", "0"))
@@ -60,7 +63,8 @@ class EventFeed:
         key = f"a-{payload['anonymous_id']}" if not payload["email"] else f"x-{payload['email']}"
         return Lead(lead_key=key, source=raw.source, source_record_id=raw.source_record_id,
                     received_at=raw.received_at, email=payload["email"], anonymous_ids=anonymous, events=events,
-                    events_only=True)
+                    events_only=True, consent=Consent(email=payload.get("consent_email")),
+                    email_invalid=payload.get("email_invalid"))
 
     def commit(self, page: Page) -> None:
         """Nothing to acknowledge."""
