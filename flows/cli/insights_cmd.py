@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -124,23 +125,20 @@ def _backtest_html(runtime: Any, candidate: Path, start: datetime) -> str:
     return backtest_section(result, runtime.ruleset.version, other.version)
 
 
+def _side_by_side(title: str, what: str, current: Counter[str], candidate: Counter[str]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in (what, "current", "candidate", "change"):
+        table.add_column(column, justify="right")
+    for key in sorted(set(current) | set(candidate)):
+        table.add_row(key, str(current[key]), str(candidate[key]), f"{candidate[key] - current[key]:+d}")
+    return table
+
+
 def _render_backtest(console: Console, result: Any, current_version: str, candidate_version: str) -> None:
     console.print(f"backtest of {result.leads} leads since {result.since:%Y-%m-%d} "
                   f"(current {current_version} vs candidate {candidate_version}); nothing written", highlight=False)
-    weeks = Table(title="MQLs per week", title_justify="left")
-    for column in ("week", "current", "candidate", "change"):
-        weeks.add_column(column, justify="right")
-    for week in sorted(set(result.current.mql_per_week) | set(result.candidate.mql_per_week)):
-        a, b = result.current.mql_per_week[week], result.candidate.mql_per_week[week]
-        weeks.add_row(week, str(a), str(b), f"{b - a:+d}")
-    console.print(weeks)
-    load = Table(title="Leads per owner", title_justify="left")
-    for column in ("owner", "current", "candidate", "change"):
-        load.add_column(column, justify="right")
-    for owner in sorted(set(result.current.load) | set(result.candidate.load)):
-        a, b = result.current.load[owner], result.candidate.load[owner]
-        load.add_row(owner, str(a), str(b), f"{b - a:+d}")
-    console.print(load)
+    console.print(_side_by_side("MQLs per week", "week", result.current.mql_per_week, result.candidate.mql_per_week))
+    console.print(_side_by_side("Leads per owner", "owner", result.current.load, result.candidate.load))
     rates = Table(title="MQL rate per source", title_justify="left")
     for column in ("source", "leads", "current", "candidate"):
         rates.add_column(column, justify="right")
