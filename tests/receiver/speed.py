@@ -70,9 +70,10 @@ def measure(config_path: Path, submissions: int, spacing_seconds: float, timeout
 def measure_mql(config_path: Path, people: int, spacing_seconds: float, timeout: float = 120) -> list[float]:
     """Seconds from the form fill that takes a known lead over the threshold to MQL status and owner in the CRM.
 
-    Each person first fills a form (fit 30 with the demo rules) and has 20 points of behaviour on their
-    profile from earlier weeks (a whitepaper and a pricing-page visit); nothing of that is timed. The
-    timed form fill asks for a demo (+10): 60, an MQL, decided from the profile's whole history.
+    Each person first fills a form (fit 30 with the demo rules: marketing, 80 people, Boston) and has 25
+    points of behaviour on their profile from earlier weeks (a whitepaper 10, a /pricing page view: pricing
+    page 10 + website visit 5); nothing of that is timed. The timed form fill asks for a demo (+10): 65, an
+    MQL, decided from the profile's whole history.
     """
     config = yaml.safe_load(config_path.read_text())
     config["sources"] = [{"type": "web_form", "name": "contact", "honeypot_field": "website"}]
@@ -89,7 +90,8 @@ def measure_mql(config_path: Path, people: int, spacing_seconds: float, timeout:
     while not server.started:
         time.sleep(0.02)
     emails = [f"mql{i}@co{i}.example" for i in range(people)]
-    fit = {"company": "Acme", "country": "US", "employees": "80", "industry": "Software", "first_name": "Quinn"}
+    fit = {"company": "Acme", "country": "US", "city": "Boston", "state": "MA", "employees": "80",
+           "industry": "Marketing and Advertising", "first_name": "Quinn"}
     sent: dict[str, float] = {}
     written: dict[str, float] = {}
     try:
@@ -103,7 +105,8 @@ def measure_mql(config_path: Path, people: int, spacing_seconds: float, timeout:
                                        source_record_id=f"history-{email}", received_at=earlier, email=email,
                                        events_only=True, events=[
                                            Event(type="whitepaper_download", at=earlier, event_id=f"w-{email}"),
-                                           Event(type="pricing_page_visit", at=earlier, event_id=f"p-{email}")])
+                                           Event(type="page_view", at=earlier, event_id=f"p-{email}",
+                                                 properties={"path": "/pricing"})])
                                   for email in emails], datetime.now(UTC), 90)
             for email in emails:
                 sent[email] = time.time()

@@ -155,7 +155,7 @@ def test_config_errors_name_yaml_path_and_line() -> None:
     assert "leadsync.yaml:11: sources[0].events.tracks: track names 'Whitepaper Downloaded' and " \
            "'whitepaper downloaded' differ only in case" in problems
     assert "leadsync.yaml:13: sources[0].events.unmapped:" in problems
-    assert "leadsync.yaml:15: sources[0].field_map: trait 'plan' maps to unknown lead field" in problems
+    assert "leadsync.yaml:15: sources[0].field_map: 'plan' maps to unknown lead field" in problems
     assert "leadsync.yaml:18: sources[1].write_key: secrets are not written in the config" in problems
 
 
