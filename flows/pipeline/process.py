@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,7 +25,7 @@ from flows.pipeline.isolate import StageError, Stages, push_isolating
 from flows.pipeline.lifecycle import LifecycleBatch, attach_isolating, stamp_event_ids
 from flows.pipeline.merge import group_by_key, merge_leads
 from flows.state import DeadLetter, InboxRow, LedgerEntry, StateStore
-from rules import DecisionContext, RotationState, Ruleset
+from rules import BatchDecision, DecisionContext, RotationState, Ruleset
 from rules.assign import PinnedRoute
 
 ROTATION = "default"
@@ -205,13 +205,30 @@ def _decide_and_push(ctx: ProcessContext, leads: list[Lead], open_rows: dict[str
     domains = sorted({lead.email_domain for lead in leads if lead.email_domain})
     account_owners = stages.run("lookup", lambda: ctx.sink.account_owners(domains)
                                 if ctx.ruleset.needs_account_owners() else {})
-    now = ctx.now()
+    context = DecisionContext(now=ctx.now(), crm=existing, account_owners=account_owners,
+                              profiles=lifecycle.states())
+    decisions = decide_with_rotation(ctx, leads, context,
+                                     lambda decide: stages.run("rules", decide))
+    items = [PlanItem(lead, decision, existing.get(lead.lead_key), lifecycle.worked(lead.lead_key))
+             for lead, decision in zip(leads, decisions, strict=True)]
+    changes = stages.run("plan", lambda: plan_changes(items, ctx.managed_statuses, ctx.sink.mapped_fields()))
+    outcomes = stages.run("crm", lambda: ctx.sink.apply(changes))
+    stages.run("settle", lambda: _settle(ctx, items, outcomes, open_rows, result, lifecycle))
+    return decisions
 
+
+def decide_with_rotation(ctx: ProcessContext, leads: Sequence[Lead], context: DecisionContext,
+                         run: Callable[[Callable[[], BatchDecision]], BatchDecision] = lambda decide: decide(),
+                         ) -> list[Decision]:
+    """Decide under the rotation lock: turns read, taken and written in one transaction (see with_rotation).
+
+    `context` has everything but the rotation state and the pinned routes, which come from the store.
+    `run` wraps the deciding (the process stage names it as its "rules" stage).
+    """
     def decide(state: dict[str, Any], pinned: dict[str, PinnedRoute]) -> tuple[
             list[Decision], dict[str, Any], list[LedgerEntry]]:
-        batch = stages.run("rules", lambda: ctx.ruleset.decide(leads, DecisionContext(
-            now=now, crm=existing, account_owners=account_owners,
-            rotation=RotationState.model_validate(state), pinned_owners=pinned, profiles=lifecycle.states())))
+        batch = run(lambda: ctx.ruleset.decide(leads, replace(
+            context, rotation=RotationState.model_validate(state), pinned_owners=pinned)))
         # A lead pinned by an earlier, interrupted attempt keeps its turn; it is not a new one.
         entries = [LedgerEntry(lead_key=a.lead_key, team=a.team, owner=a.owner, method=a.method,
                                skipped=[(s.owner, s.reason) for s in a.skipped], rule_id=a.rule_id,
@@ -219,13 +236,7 @@ def _decide_and_push(ctx: ProcessContext, leads: list[Lead], open_rows: dict[str
                    for a in batch.assignments if a.lead_key not in pinned]
         return batch.decisions, batch.rotation.model_dump(mode="json"), entries
 
-    decisions = ctx.store.with_rotation(ROTATION, decide, [lead.lead_key for lead in leads], ctx.run_id)
-    items = [PlanItem(lead, decision, existing.get(lead.lead_key), lifecycle.worked(lead.lead_key))
-             for lead, decision in zip(leads, decisions, strict=True)]
-    changes = stages.run("plan", lambda: plan_changes(items, ctx.managed_statuses, ctx.sink.mapped_fields()))
-    outcomes = stages.run("crm", lambda: ctx.sink.apply(changes))
-    stages.run("settle", lambda: _settle(ctx, items, outcomes, open_rows, result, lifecycle))
-    return decisions
+    return ctx.store.with_rotation(ROTATION, decide, [lead.lead_key for lead in leads], ctx.run_id)
 
 
 def _settle(ctx: ProcessContext, items: Sequence[PlanItem], outcomes: Sequence[RecordOutcome],

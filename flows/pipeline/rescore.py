@@ -10,18 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from connectors.crm.plan import PlanItem, plan_changes
 from connectors.errors import QuotaExhaustedError, RetriableError
-from connectors.records import ChangeKind, Decision, OutcomeStatus
+from connectors.records import ChangeKind, OutcomeStatus
 from flows.handoff.derive import record_settled
 from flows.pipeline.lifecycle import LifecycleBatch, keep_days
-from flows.pipeline.process import ROTATION, BatchResult, ProcessContext
-from flows.state import LedgerEntry, Profile
+from flows.pipeline.process import BatchResult, ProcessContext, decide_with_rotation
+from flows.state import Profile
 from flows.state.profiles import RETENTION
-from rules import DecisionContext, RotationState
-from rules.assign import PinnedRoute
+from rules import DecisionContext
 
 
 def rescore_next_batch(ctx: ProcessContext) -> BatchResult | None:
@@ -58,18 +56,8 @@ def decide_profiles(ctx: ProcessContext, profiles: Sequence[Profile], now: datet
         domains = sorted({lead.email_domain for lead in leads if lead.email_domain})
         account_owners = ctx.sink.account_owners(domains) if ctx.ruleset.needs_account_owners() else {}
 
-        def decide(state: dict[str, Any], pinned: dict[str, PinnedRoute]) -> tuple[
-                list[Decision], dict[str, Any], list[LedgerEntry]]:
-            decided = ctx.ruleset.decide(leads, DecisionContext(
-                now=now, crm=existing, account_owners=account_owners, rotation=RotationState.model_validate(state),
-                pinned_owners=pinned, profiles=batch.states()))
-            entries = [LedgerEntry(lead_key=a.lead_key, team=a.team, owner=a.owner, method=a.method,
-                                   skipped=[(s.owner, s.reason) for s in a.skipped], rule_id=a.rule_id,
-                                   reason=a.reason)
-                       for a in decided.assignments if a.lead_key not in pinned]
-            return decided.decisions, decided.rotation.model_dump(mode="json"), entries
-
-        decisions = ctx.store.with_rotation(ROTATION, decide, [lead.lead_key for lead in leads], ctx.run_id)
+        decisions = decide_with_rotation(ctx, leads, DecisionContext(
+            now=now, crm=existing, account_owners=account_owners, profiles=batch.states()))
         items = [PlanItem(lead, d, existing.get(lead.lead_key), batch.worked(lead.lead_key))
                  for lead, d in zip(leads, decisions, strict=True)]
         changes = plan_changes(items, ctx.managed_statuses, ctx.sink.mapped_fields())
