@@ -3,7 +3,8 @@
 Loaded by bench/rules.py (its constants are passed in). Everything a decision carries is here:
 qualification with reasons and failed checks, score lines (fit in rule order, behaviour after,
 events per type, windowed and capped), grade, MQL, routing with its reason and rotation turns,
-nurture lists, status and the explanation paragraph, byte for byte. It is written the way a
+nurture lists, status, the lifecycle stage and its transition, when time next changes the score, and the
+explanation paragraph, byte for byte (the text comes from the product's one paragraph builder, `rules.explain`). It is written the way a
 careful engineer would: regexes compiled once, constant score lines made once, Decision built
 with `model_construct` (no validation), f-strings for the text.
 """
@@ -11,11 +12,17 @@ with `model_construct` (no validation), f-strings for the text.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from connectors.records import Decision, Lead, ScoreLine
+from connectors.records import Decision, Event, Lead, ScoreLine
+from rules.behaviour import Tip, rule_detail
+from rules.explain import explain
+from rules.lifecycle import next_stage
+from rules.models import Lifecycle
 
+WINDOW = 90 * 86400  # seconds: the default window of an event rule
+LIFECYCLE = Lifecycle()
 FIT = "fit"
 BEHAVIOUR = "behaviour"
 
@@ -36,7 +43,6 @@ class HandWrittenDecisions:
             ("fit-partner", 8, FIT))}
         # Events: type -> (points each, cap), in the order the rules file lists them (alphabetical here).
         self.events = {"email_open": (1.0, 5.0), "pricing_page_visit": (10.0, 30.0), "unsubscribe": (-50.0, None)}
-        self.event_lines: dict[tuple[str, int], ScoreLine] = {}  # the same few (type, count) lines recur
 
     def _team(self, name: str) -> str:
         members = self.teams[name]
@@ -44,33 +50,41 @@ class HandWrittenDecisions:
         self.turns[name] += 1
         return owner
 
-    def _event_lines(self, lead: Lead) -> tuple[list[ScoreLine], dict[str, int]]:
+    def _event_lines(self, lead: Lead) -> tuple[list[ScoreLine], dict[str, int], Tip | None, datetime | None]:
+        """Behaviour lines with counts and first/last dates, all-time counts, the tipping event and when the
+        first counted event leaves its 90-day window (the next time time alone changes the score)."""
+        counted: dict[str, list[Event]] = {}
         counts: dict[str, int] = {}
         for event in lead.events:
-            if event.type in self.events and (self.now - event.at).days < 90:
+            if event.type in self.events:
                 counts[event.type] = counts.get(event.type, 0) + 1
-        lines = []
-        for kind in self.events:
-            count = counts.get(kind)
-            if count:
-                line = self.event_lines.get((kind, count))
-                lines.append(line if line is not None else self._event_line(kind, count))
-        return lines, counts
-
-    def _event_line(self, kind: str, count: int) -> ScoreLine:
-        each, cap = self.events[kind]
-        points = count * each
-        if cap is not None and abs(points) > cap:
-            points = cap if points > 0 else -cap
-        detail = f"{count} x {each:g}" + (" (capped)" if points != count * each else "")
-        line = self.event_lines[(kind, count)] = ScoreLine(rule_id=f"event:{kind}", points=points, kind=BEHAVIOUR,
-                                                           detail=detail)
-        return line
+                if (self.now - event.at).total_seconds() <= WINDOW:
+                    counted.setdefault(event.type, []).append(event)
+        lines: list[ScoreLine] = []
+        tip: tuple[str, float, Event] | None = None
+        expiry: datetime | None = None
+        for kind, (each, cap) in self.events.items():
+            events = counted.get(kind)
+            if not events:
+                continue
+            count = len(events)
+            points = count * each
+            if cap is not None and abs(points) > cap:
+                points = cap if points > 0 else -cap
+            first, last = min(e.at for e in events), max(e.at for e in events)
+            text = f"{count} x {each:g}" + (f", capped at {cap:g}" if points != count * each else "")
+            lines.append(ScoreLine(rule_id=f"event:{kind}", points=points, kind=BEHAVIOUR,
+                                   detail=rule_detail(text, first, last)))
+            if each > 0 and (tip is None or last > tip[2].at or (last == tip[2].at and each > tip[1])):
+                tip = (f"event:{kind}", each, max(events, key=lambda e: e.at))
+            leaves = first + timedelta(seconds=WINDOW)
+            expiry = leaves if expiry is None or leaves < expiry else expiry
+        return lines, counts, ((tip[0], tip[2]) if tip else None), expiry
 
     def decide(self, lead: Lead) -> Decision:
         email, title, emp, country = lead.email, lead.title, lead.employees, lead.country
         domain = email.rsplit("@", 1)[1].lower() if email and "@" in email else None
-        event_lines, counts = self._event_lines(lead)
+        event_lines, counts, tip, rescore_at = self._event_lines(lead)
         reasons = [r for r, hit in (("Embargo", country in self.embargo),
                                     ("Unsubscribed", counts.get("unsubscribe", 0) >= 1)) if hit]
         failed = [c for c, ok in (("email", bool(email and self.email_ok.search(email))),
@@ -128,26 +142,10 @@ class HandWrittenDecisions:
             "score_lines": lines, "grade": grade, "mql": mql, "owner": owner, "queue": queue, "team": team,
             "routing_rule_id": rule, "routing_method": method, "routing_reason": reason, "skipped": [],
             "status_key": status_key, "status": status, "lists_add": lists_add, "lists_remove": lists_remove,
-            "ruleset_version": self.version, "stage": None, "transition": None, "next_rescore_at": None}
-        values["explanation"] = self._explain(values, lines)
+            "ruleset_version": self.version}
+        stage, transition, since, cause = next_stage(None, qualification, reasons, failed, score, mql,
+                                                     bool(lists_add), tip, self.now, 40, LIFECYCLE)
+        values.update(stage=stage, stage_since=since, stage_cause=cause, transition=transition,
+                      next_rescore_at=rescore_at)
+        values["explanation"] = explain(values, 40)
         return Decision.model_construct(**values)
-
-    def _explain(self, d: dict[str, Any], lines: list[ScoreLine]) -> str:
-        if d["qualification"] == "disqualified":
-            head = "Disqualified: " + "; ".join(d["disqualify_reasons"]) + "."
-        elif d["qualification"] == "unqualified":
-            head = "Unqualified: failed " + ", ".join(d["failed_checks"]) + "."
-        else:
-            head = "Qualified."
-        fit = ", ".join(f"{line.rule_id} {line.points:+g}" for line in lines if line.kind == FIT)
-        behaviour = ", ".join(f"{line.rule_id} {line.points:+g}" + (f" ({line.detail})" if line.detail else "")
-                              for line in lines if line.kind != FIT)
-        text = f"{head} Score {d['score']:g} = fit {d['fit_score']:g}" + (f" ({fit})" if fit else "")
-        text += f" + behaviour {d['behaviour_score']:g}" + (f" ({behaviour})" if behaviour else "")
-        text += f"; grade {d['grade']}. " + ("MQL (threshold 40)." if d["mql"] else "Not an MQL (threshold 40).")
-        target = d["owner"] or f"queue {d['queue']}"
-        by = f"rule {d['routing_rule_id']}" if d["routing_rule_id"] else d["routing_method"]
-        text += f" Routed to {target} by {by}: {d['routing_reason']}."
-        if d["lists_add"]:
-            text += " Nurture: " + ", ".join(d["lists_add"]) + "."
-        return text + f" Status {d['status']}. Ruleset {self.version}."
