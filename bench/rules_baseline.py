@@ -3,10 +3,10 @@
 Loaded by bench/rules.py (its constants are passed in). Everything a decision carries is here:
 qualification with reasons and failed checks, score lines (fit in rule order, behaviour after,
 events per type, windowed and capped), grade, MQL, routing with its reason and rotation turns,
-nurture lists, status, the lifecycle stage and its transition, when time next changes the score, and the
-explanation paragraph, byte for byte (the text comes from the product's one paragraph builder, `rules.explain`). It is written the way a
-careful engineer would: regexes compiled once, constant score lines made once, Decision built
-with `model_construct` (no validation), f-strings for the text.
+nurture lists, status, the lifecycle stage and its transition, when time next changes the score, and
+the explanation paragraph, byte for byte (the text comes from the product's one paragraph builder,
+`rules.explain`). It is written the way a careful engineer would: regexes compiled once, constant
+score lines made once, Decision built with `model_construct` (no validation), f-strings for the text.
 """
 
 from __future__ import annotations
