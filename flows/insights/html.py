@@ -48,10 +48,11 @@ def render_html(data: ReportData, extra_sections: Sequence[str] = ()) -> str:
             f"<style>{_STYLE}</style></head><body>{''.join(parts)}</body></html>")
 
 
-def _layout(figure: go.Figure, y_title: str) -> go.Figure:
+def _layout(figure: go.Figure, y_title: str, categorical: bool = True) -> go.Figure:
     figure.update_layout(height=360, margin={"l": 50, "r": 20, "t": 20, "b": 60}, yaxis_title=y_title,
                          template="plotly_white", legend={"orientation": "h"})
-    figure.update_xaxes(type="category")  # weeks, days, names: never a continuous time axis
+    if categorical:  # weeks, days, names: never a continuous time axis (the funnel's x is its values)
+        figure.update_xaxes(type="category")
     return figure
 
 
@@ -72,7 +73,7 @@ def _bar(x: Sequence[Any], y: Sequence[float], y_title: str) -> go.Figure:
 def _funnel(funnel: dict[str, int | None]) -> go.Figure:
     steps = [(k, v) for k, v in funnel.items() if v is not None]
     return _layout(go.Figure(go.Funnel(y=[k for k, _ in steps], x=[v for _, v in steps],
-                                       textinfo="value+percent initial")), "")
+                                       textinfo="value+percent initial")), "", categorical=False)
 
 
 def _owner_load(data: ReportData) -> go.Figure:

@@ -186,10 +186,12 @@ class StoreQueries:
     def handoff_figures(self) -> tuple[int, list[float], Counter[tuple[str, str]]]:
         """Hand-offs in the window: leads touched, seconds to first touch, and SLA breaches per (owner, kind).
 
-        A breach is a hand-off whose due time passed before it was touched (or that is still untouched).
+        A breach is a hand-off the SLA check escalated or re-routed, or whose due time passed before it was
+        touched (or that is still untouched).
         """
         query = select(handoffs.c.lead_key, handoffs.c.owner, handoffs.c.kind, handoffs.c.due_at,
-                       handoffs.c.touched_at, handoffs.c.first_touch_seconds).where(handoffs.c.at >= self.since)
+                       handoffs.c.touched_at, handoffs.c.first_touch_seconds, handoffs.c.status,
+                       handoffs.c.escalation_level).where(handoffs.c.at >= self.since)
         touched: set[str] = set()
         seconds: list[float] = []
         breaches: Counter[tuple[str, str]] = Counter()
@@ -199,7 +201,7 @@ class StoreQueries:
                 touched.add(row.lead_key)
             if row.first_touch_seconds is not None:
                 seconds.append(float(row.first_touch_seconds))
-            if due is not None and due < self.now and (touched_at is None or touched_at > due):
+            if breached(row.status, row.escalation_level, due, touched_at, self.now):
                 breaches[(row.owner, row.kind)] += 1
         return len(touched), seconds, breaches
 
@@ -207,6 +209,14 @@ class StoreQueries:
         with self.engine.connect() as conn:
             result = conn.execution_options(stream_results=True, yield_per=STREAM_ROWS).execute(query)
             yield from result
+
+
+def breached(status: str, escalation_level: int, due: datetime | None, touched_at: datetime | None,
+             now: datetime) -> bool:
+    """Whether a hand-off missed its SLA: escalated or re-routed, or due before it was touched."""
+    if escalation_level > 0 or status == "rerouted":
+        return True
+    return due is not None and due < now and (touched_at is None or touched_at > due)
 
 
 def _fold(rows: list[Any]) -> LeadFacts:

@@ -92,6 +92,12 @@ def test_every_number_matches_the_store(demo_store: DemoStore) -> None:
     assert report.funnel["touched"] == len({h.lead_key for h in handed if h.touched_at is not None})
     assert report.first_touch is not None
     assert report.first_touch.count == sum(1 for h in handed if h.first_touch_seconds is not None)
+    now = datetime.now(UTC)
+    late = Counter((h.owner, h.kind) for h in handed
+                   if h.escalation_level > 0 or h.status == "rerouted"
+                   or (h.due_at is not None and as_utc(h.due_at) < now
+                       and (h.touched_at is None or as_utc(h.touched_at) > as_utc(h.due_at))))
+    assert report.sla_breaches == sorted((o, k, n) for (o, k), n in late.items())
     assert sum(p.count for _, p in report.lag_per_day) == sum(
         1 for r in ledger if r.outcome in ("created", "updated", "rejected"))
 
