@@ -7,6 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from connectors.sources.meta_webhook import MetaWebhookConfig, MetaWebhookSource
+from connectors.sources.segment import SegmentConfig, SegmentSource
+from connectors.sources.sendgrid_events import SendGridConfig, SendGridSource
 from connectors.sources.webhook_forms import JsonHookConfig, WebflowConfig
 from connectors.sources.webhooks import GoogleAdsConfig, TypeformConfig, WebFormConfig, WebhookSource
 from flows.receiver import create_app
@@ -20,6 +22,7 @@ from tests.receiver.server import (
     WEBFLOW_SECRET,
     serve,
 )
+from tests.receiver.test_sendgrid_receiver import PUBLIC_B64
 
 THANK_YOU = "https://www.example.test/thanks?sent=1"
 
@@ -40,6 +43,8 @@ def receiver_sources() -> dict[str, WebhookSource]:
                                          "lead.company": "company", "/lead/utm/campaign": "attribution.campaign",
                                          "lead.optin": "consent.email", "lead.plan": "custom.plan"})),
         WebhookSource(JsonHookConfig(name="open", field_map={"email": "email", "phone": "phone"})),
+        SegmentSource(SegmentConfig(name="web", write_key="wk-receiver-tests")),
+        SendGridSource(SendGridConfig(name="mail", public_key=PUBLIC_B64)),
     )}
 
 

@@ -100,7 +100,8 @@ def test_bad_requests_store_nothing(receiver: tuple[str, StateStore], path: str,
 
 
 ENDPOINTS = ["/typeform/demo", "/google_ads/leadform", "/web_form/demo-request", "/meta_webhook/clinics",
-             "/webflow/site", "/json/partner", "/json/open"]
+             "/webflow/site", "/json/partner", "/json/open", "/segment/web/v1/track", "/segment/web/v1/batch",
+             "/sendgrid/mail"]
 
 
 def assert_all_or_nothing(response: httpx.Response, before: int, after: int) -> None:
