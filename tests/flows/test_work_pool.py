@@ -153,8 +153,11 @@ def test_a_failed_source_fails_the_flow_run_with_the_reason_artifact_and_info_lo
 
     artifacts = api(server, lambda c: c.read_artifacts(
         artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id]))))
-    assert [a.key for a in artifacts] == ["leadsync-run-summary"]
-    assert "source csv:tradeshow failed" in artifacts[0].data and "| CRM created | 12 |" not in artifacts[0].data
+    by_key = {a.key: a for a in artifacts}
+    assert sorted(by_key) == ["leadsync-report", "leadsync-run-summary"]  # the run's summary and the report's
+    summary = str(by_key["leadsync-run-summary"].data)
+    assert "source csv:tradeshow failed" in summary and "| CRM created | 12 |" not in summary
+    assert "### Funnel" in str(by_key["leadsync-report"].data)
     logs = api(server, lambda c: c.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id]))))
     info = [log.message for log in logs if log.level == 20]
     assert any(m.startswith("captured form_files:website: 7 new") for m in info), info
