@@ -39,6 +39,12 @@ def _is_alembic_version(diff: Any) -> bool:
     return isinstance(diff, tuple) and diff[0] == "remove_table" and diff[1].name == "alembic_version"
 
 
+def test_head_constant_is_alembics_head() -> None:
+    from flows.state.migrate import HEAD
+
+    assert head_revision() == HEAD  # a new revision must move HEAD too, or stores would never upgrade
+
+
 def test_a_fresh_store_is_at_head_and_matches_the_tables_in_code(store_url: str) -> None:
     store = StateStore(store_url)
     store.create_schema()
