@@ -111,8 +111,11 @@ def assert_all_or_nothing(response: httpx.Response, before: int, after: int) -> 
         assert after == before
         return
     answer = response.json()
-    new = answer["records"] - answer["duplicates"] if "records" in answer else int(not answer["duplicate"])
-    assert after == before + new
+    if "records" in answer or "duplicate" in answer:
+        new = answer["records"] - answer["duplicates"] if "records" in answer else int(not answer["duplicate"])
+        assert after == before + new
+    else:  # Segment's own answer ({"success": true}) has no counts: the requests here carry one message each
+        assert answer.get("success") is True and after - before in (0, 1)
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
