@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from connectors.records import SkippedRep
 from rules.models import Assign, Routing
-from rules.routing import RotationState, pick_from_team, unavailable_reason
+from rules.routing import RotationState, pick_from_team, round_robin_turn, unavailable_reason
 
 KEPT_METHODS = frozenset({"kept_existing_owner", "kept_previous_assignment"})
 EARLIER_ATTEMPT = "assigned by an earlier attempt of this run"
@@ -54,6 +54,10 @@ class Router:
         self.routing = routing
         self.queue_names = queue_names
         self.weights = {name: team.weights() for name, team in routing.teams.items()}
+        # Round-robin teams without a cap whose members have no availability: every member always eligible.
+        self.plain_teams = {name: tuple(weights) for name, weights in self.weights.items()
+                            if routing.teams[name].method == "round_robin" and routing.teams[name].capacity_per_day
+                            is None and not any(rep in routing.reps for rep in weights)}
         self._rules = [self._plan(rule.assign, rule.id) for rule in routing.rules]
         self._default = self._plan(routing.default, None)
 
@@ -117,6 +121,11 @@ class Router:
                 return None
             return Route(owner=account_owner, rule_id=rule_id, method="account_owner", skipped=skipped,
                          reason=f"owner of the existing account {domain}")
+        if kind == "team":
+            members = self.plain_teams.get(target)
+            if members is not None:
+                return Route(round_robin_turn(target, members, state), None, target, rule_id, "round_robin", reason,
+                             skipped)
         routing = self.routing
         if kind == "owner":
             availability = routing.reps.get(target)  # none and no cap: available, as unavailable_reason says

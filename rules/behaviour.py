@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from connectors.records import Event, ScoreLine
+from rules.explain import day_text
 from rules.models import BehaviourRule, Decay, Scoring
 
 Tip = tuple[str, Event]
@@ -49,10 +50,10 @@ def count_text(rule: BehaviourRule, count: int, total: float) -> str:
 def rule_detail(counted: str, first: datetime, last: datetime) -> str:
     """'3 x 10, capped at 25, 2026-11-02 to 2026-11-28': `count_text` and the dates of the first and last
     event counted."""
-    first_day, last_day = first.date(), last.date()
+    first_day, last_day = day_text(first), day_text(last)
     if first_day == last_day:
-        return counted + ", " + first_day.isoformat()
-    return counted + ", " + first_day.isoformat() + " to " + last_day.isoformat()
+        return counted + ", " + first_day
+    return counted + ", " + first_day + " to " + last_day
 
 
 def tipping_event(candidates: Iterable[tuple[str, float, Event]]) -> Tip | None:

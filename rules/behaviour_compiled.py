@@ -8,7 +8,7 @@ the two to the same decisions.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from connectors.records import Event, ScoreLine
@@ -57,6 +57,7 @@ class BehaviourScorer:
         self.rules = list(rules)
         self._counted: dict[tuple[int, int], tuple[float, str, str]] = {}  # (rule, count) -> points, texts
         self.windows = [timedelta(days=rule.window_days) for rule in rules]
+        self._cutoffs_at: tuple[datetime | None, list[datetime] | None] = (None, None)
         by_type: dict[str, tuple[list[int], list[tuple[int, BehaviourRule]]]] = {}
         for index, rule in enumerate(rules):
             for kind in rule.event_types():
@@ -69,6 +70,18 @@ class BehaviourScorer:
             kind: (tuple(always), _classifier(spec, conditional) if conditional else None)
             for kind, (always, conditional) in by_type.items()}
 
+    def _cutoffs(self, now: datetime) -> list[datetime] | None:
+        """Per rule, the moment an event must be later than to count (`now - window`), worked out once per
+        `now`; None when `now`'s zone has daylight saving time (then `now - window` is wall-clock arithmetic
+        and the age `now - event.at` must be computed per event)."""
+        known = self._cutoffs_at
+        if known[0] is now:
+            return known[1]
+        zone = now.tzinfo
+        cutoffs = [now - window for window in self.windows] if zone is None or zone.__class__ is timezone else None
+        self._cutoffs_at = (now, cutoffs)
+        return cutoffs
+
     def add(self, behaviour: float, events: Sequence[Event], now: datetime, score_lines: list[ScoreLine],
             parts: list[str]) -> tuple[float, datetime | None, Tip | None]:
         """(`behaviour` plus each rule's points, added in rule order; when the first counted event leaves
@@ -76,6 +89,7 @@ class BehaviourScorer:
         if not events:
             return behaviour, None, None
         by_type, windows = self.by_type, self.windows
+        cutoffs = self._cutoffs(now)
         counted: dict[int, list[Any]] = {}  # rule index -> [count, first counted event, last counted event]
         for event in events:
             found = by_type.get(event.type)
@@ -83,9 +97,9 @@ class BehaviourScorer:
                 continue
             always, classify = found
             at = event.at
-            age = now - at
             for index in (always if classify is None else (*always, *classify(event))):
-                if age < windows[index]:
+                # at > now - window, i.e. now - at < window (the age check, without a timedelta per event)
+                if at > cutoffs[index] if cutoffs is not None else now - at < windows[index]:
                     tally = counted.get(index)
                     if tally is None:
                         counted[index] = [1, event, event]

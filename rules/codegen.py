@@ -43,6 +43,7 @@ class SourceBuilder:
         self.constants: dict[str, Any] = {}
         self.fact_vars: dict[str, str] = {}
         self.views: dict[str, str] = {}  # per-lead derived values of a fact, e.g. f0_cf -> its case-folded form
+        self.prelude: dict[str, str] = {}  # per-lead values facts are read from, e.g. the lead's event types
 
     def const(self, value: Any) -> str:
         name = f"k{len(self.constants)}"
@@ -59,28 +60,35 @@ class SourceBuilder:
     def fact_loads(self) -> list[str]:
         """One assignment per fact the conditions read, computed once per lead."""
         loads = [f"{var} = {self._load(name)}" for name, var in self.fact_vars.items()]
-        return loads + [f"{view} = {expression}" for view, expression in self.views.items()]
+        prelude = [f"{name} = {expression}" for name, expression in self.prelude.items()]
+        return prelude + loads + [f"{view} = {expression}" for view, expression in self.views.items()]
 
     def _load(self, name: str) -> str:
+        # `fields` is the lead's __dict__: a pydantic model's attribute read costs twice a dict read
         if name in LEAD_FIELDS and name.isidentifier():
-            return f"lead.{name}"
+            return f"fields[{name!r}]"
         if name == "email_domain":
             return "domain"  # the engine works it out once per lead and passes it in
         if name in CONSENT_FIELDS or name in ATTRIBUTION_FIELDS:
             group, attribute = name.split(".", 1)  # names from a fixed set, each a field of Consent/Attribution
-            return f"lead.{group}.{attribute}"
+            return f"fields[{group!r}].{attribute}"
         if name.startswith("custom."):
-            return f"lead.custom.get({self.const(name.split('.', 1)[1])})"
+            return f"fields['custom'].get({self.const(name.split('.', 1)[1])})"
         if name == "days_since_last_activity":
-            return "days_idle(lead.events, now, profile)"
+            return "days_idle(events, now, profile)"
         if name == "location":
             return "location_of(lead)"
         if name in {"account_owner", "owner"}:
             return name
         match = _EVENT_FIELD.match(name)
         if match:
-            window = int(match.group(2)) * 86400 if match.group(2) else None
-            return f"count_events(lead.events, {self.const(match.group(1))}, {self.const(window)}, now, profile)"
+            kind = self.const(match.group(1))
+            if match.group(2):
+                return f"count_events(events, {kind}, {self.const(int(match.group(2)) * 86400)}, now, profile)"
+            # count_events(events, kind, None, now, profile) inline, the types listed once for every such fact
+            self.prelude["event_types"] = "[e.type for e in events] if events else ()"
+            return (f"(event_types.count({kind}) + (0 if profile is None else "
+                    f"profile.compacted_event_counts.get({kind}, 0)))")
         return "None"
 
     # conditions ----------------------------------------------------------------------------------

@@ -98,11 +98,11 @@ def build_evaluator(spec: RulesFile, version: str) -> tuple[Evaluator, str]:
         body += [f"if {src.condition(rule.when)}:", f"    score_lines.append({src.const(line)})",
                  f"    {total}_parts.append({src.const(part)})", f"    {total} += {src.const(rule.points)}"]
     scorer = BehaviourScorer(spec, behaviour_rules(scoring))
-    body.append(f"behaviour, expiry, tip = {src.const(scorer)}.add(behaviour, lead.events, now, score_lines, "
+    body.append(f"behaviour, expiry, tip = {src.const(scorer)}.add(behaviour, events, now, score_lines, "
                 "behaviour_parts)")
     windows, idle_read = time_facts(spec)
     needs_last = scoring.decay is not None or idle_read
-    body.append("last = last_activity(lead.events, profile)" if needs_last else "last = None")
+    body.append("last = last_activity(events, profile)" if needs_last else "last = None")
     if scoring.decay:
         body += [f"lost, idle, decay_next = decay_step(behaviour, last, now, {src.const(scoring.decay)})",
                  "if lost > 0:", "    behaviour -= lost",
@@ -110,7 +110,7 @@ def build_evaluator(spec: RulesFile, version: str) -> tuple[Evaluator, str]:
     else:
         body.append("decay_next = None")
     if windows or idle_read:
-        body.append(f"rescore_at = earliest(expiry, decay_next, fact_expiry(lead.events, now, "
+        body.append(f"rescore_at = earliest(expiry, decay_next, fact_expiry(events, now, "
                     f"{src.const(windows)}, {idle_read}, last))")
     else:
         body.append("rescore_at = decay_next if expiry is None else expiry if decay_next is None "
@@ -130,7 +130,7 @@ def build_evaluator(spec: RulesFile, version: str) -> tuple[Evaluator, str]:
     body += ["lists_add = []", "lists_remove = []"]
     for nurture in spec.nurture:
         target = src.const(nurture.list)
-        allowed = "lead.consent.email is not False and " if nurture.requires_email_consent else ""
+        allowed = "fields['consent'].email is not False and " if nurture.requires_email_consent else ""
         body += [f"if {allowed}{src.condition(nurture.when)}: lists_add.append({target})",
                  f"else: lists_remove.append({target})"]
     if len({n.list for n in spec.nurture}) < len(spec.nurture):  # a list named twice: set semantics
@@ -152,7 +152,7 @@ def build_evaluator(spec: RulesFile, version: str) -> tuple[Evaluator, str]:
     body.append(f"stage, transition, stage_since, stage_cause = next_stage(profile, qualification, reasons, failed, "
                 f"score, mql, bool(lists_add), tip, now, {threshold}, {life})")
     values = {
-        "lead_key": "lead.lead_key", "qualification": "qualification", "disqualify_reasons": "reasons",
+        "lead_key": "fields['lead_key']", "qualification": "qualification", "disqualify_reasons": "reasons",
         "failed_checks": "failed", "score": _round2("score"), "fit_score": _round2("fit"),
         "behaviour_score": _round2("behaviour"), "score_lines": "score_lines", "grade": "grade",
         "mql": "mql", "status_key": "status_key", "status": f"{src.const(status)}[status_key]",
@@ -166,7 +166,7 @@ def build_evaluator(spec: RulesFile, version: str) -> tuple[Evaluator, str]:
     items = ", ".join(f"{name!r}: {values[name]}" for name in DECISION_FIELDS if name.isidentifier())
     body.append(f"return {{{items}}}, fit_parts, behaviour_parts, route_index")
     head = [f"{name} = None" for name in ("qualification", "score", "fit_score", "behaviour_score", "grade", "mql")]
-    head += src.fact_loads()
+    head += ["fields = lead.__dict__", "events = fields['events']", *src.fact_loads()]
     # A factory taking the constants, so the evaluator reads them as closure cells, not globals.
     constants = ", ".join(src.constants)
     source = (f"def factory({constants}):\n    def evaluate(lead, now, domain, account_owner, owner, route, profile):\n"

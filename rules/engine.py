@@ -144,15 +144,17 @@ class Ruleset:
         decisions: list[Decision] = []
         entries: list[RotationEntry] = []
         for lead in leads:
-            key = lead.lead_key
-            existing = crm.get(key)
-            domain = lead.email_domain
+            fields = lead.__dict__  # a pydantic model's attribute read costs twice a dict read
+            key = fields["lead_key"]
+            existing = crm.get(key) if crm else None
+            email = fields["email"]
+            domain = email[email.rfind("@") + 1:] if email and "@" in email else None  # lead.email_domain
             account_owner = (existing.account_owner if existing else None) or (account_owners.get(domain)
-                                                                                if domain else None)
+                                                                                if domain and account_owners else None)
             current = existing.owner if existing else None
-            kept = keep(current, key, pinned)
+            kept = keep(current, key, pinned) if current or pinned else None  # neither: nothing to keep
             values, fit, behaviour, first_match = evaluate(lead, now, domain, account_owner, current, kept is None,
-                                                 profiles.get(key))
+                                                           profiles.get(key) if profiles else None)
             route = kept or place(first_match, account_owner, domain, now, state)
             values["owner"] = route.owner
             values["queue"] = route.queue

@@ -9,7 +9,7 @@ holds (event dates, stage since), so a re-sync with the same decision writes not
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from connectors.records import Decision
@@ -30,13 +30,12 @@ def explain(decision: Decision | Mapping[str, Any], mql_threshold: float, notes:
     caller made them already (the compiled engine does, once per rule)."""
     d = decision.__dict__ if isinstance(decision, Decision) else decision
     qualification = d["qualification"]
-    text: str
     if qualification == "disqualified":
-        text = "Disqualified: " + "; ".join(d["disqualify_reasons"]) + ". Score "
+        head = "Disqualified: " + "; ".join(d["disqualify_reasons"]) + ". Score "
     elif qualification == "unqualified":
-        text = "Unqualified: failed " + ", ".join(d["failed_checks"]) + ". Score "
+        head = "Unqualified: failed " + ", ".join(d["failed_checks"]) + ". Score "
     else:
-        text = "Qualified. Score "
+        head = "Qualified. Score "
     fit: Sequence[str]
     behaviour: Sequence[str]
     if parts is None:
@@ -44,28 +43,24 @@ def explain(decision: Decision | Mapping[str, Any], mql_threshold: float, notes:
         behaviour = [line_text(x.rule_id, x.points, x.detail) for x in d["score_lines"] if x.kind != "fit"]
     else:
         fit, behaviour = parts
-    text += _g(d["score"]) + " = fit " + _g(d["fit_score"])
-    if fit:
-        text += " (" + ", ".join(fit) + ")"
-    text += " + behaviour " + _g(d["behaviour_score"])
-    if behaviour:
-        text += " (" + ", ".join(behaviour) + ")"
-    text += "; grade " + d["grade"] + _mql_sentence(d["mql"], mql_threshold)
     stage = d["stage"]
-    if stage is not None:
+    if stage is None:
+        stage_text = ""
+    else:
         since, cause = d["stage_since"], d["stage_cause"]
-        text += (" Stage " + stage + (" since " + _day(since) if since is not None else "")
-                 + (" (" + cause + ")." if cause else "."))
-    for note in notes:
-        text += " " + note
-    rule_id = d["routing_rule_id"]
-    text += (f" Routed to {d['owner'] or 'queue ' + str(d['queue'])} by "
-             f"{'rule ' + rule_id if rule_id else d['routing_method']}: {d['routing_reason']}.")
-    if d["skipped"]:
-        text += " Skipped " + "; ".join(f"{s.owner} ({s.reason})" for s in d["skipped"]) + "."
-    if d["lists_add"]:
-        text += " Nurture: " + ", ".join(d["lists_add"]) + "."
-    return text + f" Status {d['status']}. Ruleset {d['ruleset_version']}."
+        stage_text = (" Stage " + stage + (" since " + day_text(since) if since is not None else "")
+                      + (" (" + cause + ")." if cause else "."))
+    rule_id, skipped, lists_add = d["routing_rule_id"], d["skipped"], d["lists_add"]
+    # One string built from its pieces in one step: concatenating ~20 pieces one by one copied the text each time.
+    return (f"{head}{_g(d['score'])} = fit {_g(d['fit_score'])}{' (' + ', '.join(fit) + ')' if fit else ''}"
+            f" + behaviour {_g(d['behaviour_score'])}{' (' + ', '.join(behaviour) + ')' if behaviour else ''}"
+            f"; grade {d['grade']}{_mql_sentence(d['mql'], mql_threshold)}{stage_text}"
+            f"{''.join([' ' + note for note in notes]) if notes else ''}"
+            f" Routed to {d['owner'] or 'queue ' + str(d['queue'])} by "
+            f"{'rule ' + rule_id if rule_id else d['routing_method']}: {d['routing_reason']}."
+            f"{' Skipped ' + '; '.join([f'{s.owner} ({s.reason})' for s in skipped]) + '.' if skipped else ''}"
+            f"{' Nurture: ' + ', '.join(lists_add) + '.' if lists_add else ''}"
+            f" Status {d['status']}. Ruleset {d['ruleset_version']}.")
 
 
 _MQL_SENTENCES: dict[tuple[bool, float], str] = {}
@@ -96,16 +91,16 @@ def _g(value: float) -> str:
     return known
 
 
-_last_day: tuple[datetime | None, str] = (None, "")
+_DAYS: dict[int, str] = {}
 
 
-def _day(moment: datetime) -> str:
-    """moment.date().isoformat(); a batch's new stages all start at the same `now` object: format it once.
-    (The cache is one tuple, read and replaced whole, so threads never mix one moment with another's text.)"""
-    global _last_day
-    last = _last_day
-    if last[0] is moment:
-        return last[1]
-    text = moment.date().isoformat()
-    _last_day = (moment, text)
+def day_text(moment: datetime | date) -> str:
+    """moment.date().isoformat() (the moment's own calendar day), each day formatted once within a bound:
+    formatting a date costs more than deciding a rule, and a batch's dates fall on a few hundred days."""
+    day = moment.toordinal()
+    text = _DAYS.get(day)
+    if text is None:
+        if len(_DAYS) > _FORMAT_CACHE:
+            _DAYS.clear()
+        text = _DAYS[day] = date.fromordinal(day).isoformat()
     return text

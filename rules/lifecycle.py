@@ -26,6 +26,7 @@ from typing import get_args
 
 from connectors.records import ProfileState, Stage, StageTransition
 from rules.behaviour import Tip
+from rules.explain import day_text
 from rules.models import Lifecycle
 from rules.trusted import _check_plain, trusted
 
@@ -37,11 +38,11 @@ _TRANSITION_FIELDS = _check_plain(StageTransition)
 def crossing_cause(threshold: float, score: float, tip: Tip | None, now: datetime) -> str:
     """'crossed 60 on 2026-11-28: pricing-page (page_view /pricing)', or the score when no event tipped it."""
     if tip is None:
-        return f"crossed {threshold:g} on {now.date()}: score {round(score, 2):g}"
+        return f"crossed {threshold:g} on {day_text(now)}: score {round(score, 2):g}"
     rule_id, event = tip
     where = event.properties.get("path") or event.properties.get("url") or event.detail
     what = event.type + (f" {str(where)[:80]}" if where else "")
-    return f"crossed {threshold:g} on {event.at.date()}: {rule_id} ({what})"
+    return f"crossed {threshold:g} on {day_text(event.at)}: {rule_id} ({what})"
 
 
 def _recycles(score: float, life: Lifecycle) -> bool:

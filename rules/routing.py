@@ -8,6 +8,7 @@ joins at the back of the line instead of getting a burst.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -105,3 +106,19 @@ def pick_from_team(name: str, team: Team, reps: dict[str, Availability], now: da
     rotation.last[chosen] = rotation.seq
     return chosen, skipped
 
+
+
+def round_robin_turn(name: str, members: Sequence[str], state: RotationState) -> str:
+    """`pick_from_team` for a round-robin team with no daily cap whose members have no availability set:
+    everyone is eligible, so the turn goes to the least recently assigned (ties: member order)."""
+    rotation = state.teams.get(name)
+    if rotation is None:
+        rotation = state.teams[name] = TeamRotation()
+    last, seq = rotation.last, rotation.seq
+    for rep in members:
+        if rep not in last:  # a new rep joins at the back of the line
+            last[rep] = seq
+    chosen = min(members, key=last.__getitem__)
+    rotation.seq = seq = seq + 1
+    last[chosen] = seq
+    return chosen
