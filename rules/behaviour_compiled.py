@@ -90,33 +90,36 @@ class BehaviourScorer:
             return behaviour, None, None
         by_type, windows = self.by_type, self.windows
         cutoffs = self._cutoffs(now)
-        counted: dict[int, list[Any]] = {}  # rule index -> [count, first counted event, last counted event]
+        # rule index -> [count, first counted event, its time, last counted event, its time]
+        counted: dict[int, list[Any]] = {}
         for event in events:
-            found = by_type.get(event.type)
+            fields = event.__dict__  # a pydantic model's attribute read costs twice a dict read
+            found = by_type.get(fields["type"])
             if found is None:
                 continue
             always, classify = found
-            at = event.at
+            at = fields["at"]
             for index in (always if classify is None else (*always, *classify(event))):
                 # at > now - window, i.e. now - at < window (the age check, without a timedelta per event)
                 if at > cutoffs[index] if cutoffs is not None else now - at < windows[index]:
                     tally = counted.get(index)
                     if tally is None:
-                        counted[index] = [1, event, event]
+                        counted[index] = [1, event, at, event, at]
                     else:
                         tally[0] += 1
-                        if at < tally[1].at:
-                            tally[1] = event
-                        if at > tally[2].at:
-                            tally[2] = event
+                        if at < tally[2]:
+                            tally[1], tally[2] = event, at
+                        if at > tally[4]:
+                            tally[3], tally[4] = event, at
         if not counted:
             return behaviour, None, None
         expiry: datetime | None = None
         tip: Tip | None = None
+        tip_at: datetime | None = None
         tip_points = 0.0
         rules, memo = self.rules, self._counted
         for index in sorted(counted) if len(counted) > 1 else counted:
-            count, first, last = counted[index]
+            count, _, first_at, last, last_at = counted[index]
             rule = rules[index]
             known = memo.get((index, count))
             if known is None:
@@ -126,14 +129,14 @@ class BehaviourScorer:
                     memo[(index, count)] = known
             points = known[0]
             behaviour += points
-            detail = rule_detail(known[1], first.at, last.at)
+            detail = rule_detail(known[1], first_at, last_at)
             score_lines.append(trusted(ScoreLine, {"rule_id": rule.id, "points": points, "kind": "behaviour",
                                                    "detail": detail}, set(_LINE_FIELDS)))
             parts.append(known[2] + detail + ")")  # line_text(rule.id, points, detail)
-            leaves = first.at + windows[index]
+            leaves = first_at + windows[index]
             if expiry is None or leaves < expiry:
                 expiry = leaves
-            if rule.points > 0 and (tip is None or last.at > tip[1].at
-                                    or (last.at == tip[1].at and rule.points > tip_points)):
-                tip, tip_points = (rule.id, last), rule.points
+            each = rule.points
+            if each > 0 and (tip_at is None or last_at > tip_at or (last_at == tip_at and each > tip_points)):
+                tip, tip_at, tip_points = (rule.id, last), last_at, each
         return behaviour, expiry, tip

@@ -30,8 +30,32 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+class MatchMemo(dict[str, bool]):
+    """What one `matches` regex answered for the text values it saw. Titles, sources, page paths repeat from
+    lead to lead, and a dict read costs a fraction of a regex search. Bounded: cleared when full; once filled
+    three times (values that hardly repeat, such as e-mail addresses) it keeps what it has and stores no more."""
+
+    size = 4096
+    clears = 0
+
+
+def remember_match(memo: MatchMemo, pattern: re.Pattern[str], value: Any) -> bool:
+    """pattern.search(str(value)) is not None, remembered for a text value."""
+    if value.__class__ is not str:
+        return pattern.search(str(value)) is not None
+    found = pattern.search(value) is not None
+    if len(memo) >= memo.size:
+        if memo.clears >= 2:  # filled three times over: the values hardly repeat, keep what it has
+            return found
+        memo.clear()
+        memo.clears += 1
+    memo[value] = found
+    return found
+
+
 RUNTIME: dict[str, Any] = {"_fold": _fold, "_EMPTY": _EMPTY, "_is_number": _is_number,
-                           "miles_between": miles_between, "location_of": location_of}
+                           "miles_between": miles_between, "location_of": location_of,
+                           "remember_match": remember_match}
 
 
 class SourceBuilder:
@@ -143,8 +167,13 @@ class SourceBuilder:
             return f"(not {inside})" if op == "not_in" else inside
         if op == "matches":
             pattern = self.const(re.compile(str(arg), 0 if cs else re.IGNORECASE))
-            text = f"({var} if {var}.__class__ is str else str({var}))"
-            return f"({var} is not None and {pattern}.search({text}) is not None)"
+            if var in STAGE_FACTS:
+                text = f"({var} if {var}.__class__ is str else str({var}))"
+                return f"({var} is not None and {pattern}.search({text}) is not None)"
+            memo = self.const(MatchMemo())
+            known = self._view(var, memo, f"({memo}.get({var}) if {var}.__class__ is str else None)")
+            searched = f"remember_match({memo}, {pattern}, {var})"
+            return f"({var} is not None and ({known} if {known} is not None else {searched}))"
         if op in {"gt", "gte", "lt", "lte"}:
             symbol = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
             return f"({self._numeric(var)} and {var} {symbol} {self.const(float(arg))})"

@@ -3,8 +3,9 @@ and on generated leads; plus the trusted Decision fill and the code generator's 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -23,6 +24,7 @@ from connectors.records import (
     SkippedRep,
 )
 from rules import BatchDecision, DecisionContext, RotationState, Ruleset
+from rules.codegen import MatchMemo
 from rules.facts import ATTRIBUTION_FIELDS, CONSENT_FIELDS
 from rules.reference import decide_interpreted
 from rules.trusted import DECISION_FIELDS, _check_plain, trusted
@@ -338,3 +340,40 @@ class _Frozen(BaseModel):
 def test_trusted_refuses_models_a_direct_fill_would_break() -> None:
     with pytest.raises(TypeError, match="needs its constructor"):
         _check_plain(_Frozen)
+
+
+def test_remembered_regex_answers_stay_those_of_the_reference(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `matches` on text facts answers from a bounded memo (rules.codegen.MatchMemo): repeated, case-varied,
+    # non-text and never-repeating values, past the memo's size, must decide as the interpreted reference does.
+    monkeypatch.setattr(MatchMemo, "size", 4)
+    rs = ruleset(scoring={"mql_threshold": 60, "rules": [
+        {"id": "senior", "when": {"title": {"matches": r"\b(vp|director)\b"}}, "points": 10},
+        {"id": "exact", "when": {"title": {"matches": "^VP", "case_sensitive": True}}, "points": 1},
+        {"id": "rated", "when": {"custom.rating": {"matches": "^[0-9]"}}, "points": 3}],
+        "behaviour": [{"id": "pricing", "event": "page_view", "when": {"path": {"matches": "^/pricing"}},
+                       "points": 5}]})
+    titles = ["VP Sales", "vp sales", "Director", "Engineer", None, "VP Sales", "Intern"]
+    ratings: list[Any] = ["1a", 7, ["9"], None, "x", "1a", 2.5]
+    leads = [make_lead(i, title=titles[i % 7] if i < 40 else f"VP {i}", custom={"rating": ratings[i % 7]},
+                       events=[("page_view", 1, {"path": "/pricing" if i % 3 else "/careers"})]) for i in range(60)]
+    for _ in range(2):  # the second time from what the memo kept
+        assert_same(*both(rs, leads))
+    cells = rs._evaluate.__closure__ if rs._evaluate is not None else ()
+    memos = [cell.cell_contents for cell in cells or () if isinstance(cell.cell_contents, MatchMemo)]
+    assert sorted((memo.clears, len(memo)) for memo in memos) == [(0, 2), (2, 4), (2, 4)]
+    # the title memos, full three times over (25 distinct titles), stopped storing; the rating memo holds two
+    assert {"1a": True, "x": False} in memos
+
+
+def test_event_windows_count_elapsed_time_when_now_has_daylight_saving() -> None:
+    # Window cut-offs are worked out once per batch only for a fixed-offset `now`: in a zone with daylight saving,
+    # `now - 90 days` is wall-clock arithmetic, an hour off the elapsed time across the change.
+    rs = ruleset(scoring={"mql_threshold": 60, "events": {"webinar": {"points": 5}}})
+    now = datetime(2026, 3, 30, 10, 0, tzinfo=ZoneInfo("Europe/Stockholm"))  # 08:00 UTC, summer time
+    inside = datetime(2025, 12, 30, 8, 30, tzinfo=UTC)  # 89 days 23.5 hours before now
+    lead = Lead(lead_key="k0", source="t", source_record_id="0", received_at=now,
+                events=[Event(type="webinar", at=inside)])
+    ctx = DecisionContext(now=now)
+    ours, reference = rs.decide([lead], ctx), decide_interpreted(rs, [lead], ctx)
+    assert_same(ours, reference)
+    assert ours.decisions[0].behaviour_score == 5
