@@ -14,11 +14,12 @@ from typing import Any
 from connectors.records import Event, ScoreLine
 from rules.behaviour import Tip, count_text, rule_detail, rule_total
 from rules.codegen import RUNTIME, SourceBuilder
+from rules.explain import line_text
 from rules.models import BehaviourRule, RulesFile
 from rules.trusted import SCORE_LINE_FIELDS, trusted
 
 Classifier = Callable[[Event], list[int]]
-_MEMO_COUNTS = 1000  # the same few (rule, count) pairs recur on every lead: their text is made once
+_MEMO_LINES = 10_000  # score lines kept for reuse (a lead's line is often another's: same rule, count and days)
 _LINE_FIELDS = frozenset(SCORE_LINE_FIELDS)
 
 
@@ -55,7 +56,8 @@ class BehaviourScorer:
 
     def __init__(self, spec: RulesFile, rules: Sequence[BehaviourRule]) -> None:
         self.rules = list(rules)
-        self._counted: dict[tuple[int, int], tuple[float, str, str]] = {}  # (rule, count) -> points, texts
+        # (rule, count, first day, last day) -> points, score line, its part of the explanation
+        self._lines: dict[tuple[int, int, int, int], tuple[float, ScoreLine, str]] = {}
         self.windows = [timedelta(days=rule.window_days) for rule in rules]
         self._cutoffs_at: tuple[datetime | None, list[datetime] | None] = (None, None)
         by_type: dict[str, tuple[list[int], list[tuple[int, BehaviourRule]]]] = {}
@@ -72,11 +74,9 @@ class BehaviourScorer:
 
     def _cutoffs(self, now: datetime) -> list[datetime] | None:
         """Per rule, the moment an event must be later than to count (`now - window`), worked out once per
-        `now`; None when `now`'s zone has daylight saving time (then `now - window` is wall-clock arithmetic
-        and the age `now - event.at` must be computed per event)."""
-        known = self._cutoffs_at
-        if known[0] is now:
-            return known[1]
+        `now` (`add` reuses them while `now` is the same object); None when `now`'s zone has daylight saving
+        time (then `now - window` is wall-clock arithmetic and the age `now - event.at` must be computed per
+        event)."""
         zone = now.tzinfo
         cutoffs = [now - window for window in self.windows] if zone is None or zone.__class__ is timezone else None
         self._cutoffs_at = (now, cutoffs)
@@ -89,7 +89,8 @@ class BehaviourScorer:
         if not events:
             return behaviour, None, None
         by_type, windows = self.by_type, self.windows
-        cutoffs = self._cutoffs(now)
+        known = self._cutoffs_at
+        cutoffs = known[1] if known[0] is now else self._cutoffs(now)
         # rule index -> [count, first counted event, its time, last counted event, its time]
         counted: dict[int, list[Any]] = {}
         for event in events:
@@ -117,22 +118,25 @@ class BehaviourScorer:
         tip: Tip | None = None
         tip_at: datetime | None = None
         tip_points = 0.0
-        rules, memo = self.rules, self._counted
+        rules, made_lines = self.rules, self._lines
         for index in sorted(counted) if len(counted) > 1 else counted:
             count, _, first_at, last, last_at = counted[index]
             rule = rules[index]
-            known = memo.get((index, count))
-            if known is None:
+            # A line is its rule, count and the days of its first and last event: leads share them (ScoreLine
+            # objects are values, shared as the fit lines are) and each is made, text and all, once.
+            key = (index, count, first_at.toordinal(), last_at.toordinal())
+            made = made_lines.get(key)
+            if made is None:
                 points = rule_total(rule, count)
-                known = (points, count_text(rule, count, points), f"{rule.id} {points:+g} (")
-                if count <= _MEMO_COUNTS:
-                    memo[(index, count)] = known
-            points = known[0]
-            behaviour += points
-            detail = rule_detail(known[1], first_at, last_at)
-            score_lines.append(trusted(ScoreLine, {"rule_id": rule.id, "points": points, "kind": "behaviour",
-                                                   "detail": detail}, set(_LINE_FIELDS)))
-            parts.append(known[2] + detail + ")")  # line_text(rule.id, points, detail)
+                detail = rule_detail(count_text(rule, count, points), first_at, last_at)
+                line = trusted(ScoreLine, {"rule_id": rule.id, "points": points, "kind": "behaviour",
+                                           "detail": detail}, set(_LINE_FIELDS))
+                if len(made_lines) >= _MEMO_LINES:
+                    made_lines.clear()
+                made = made_lines[key] = (points, line, line_text(rule.id, points, detail))
+            behaviour += made[0]
+            score_lines.append(made[1])
+            parts.append(made[2])
             leaves = first_at + windows[index]
             if expiry is None or leaves < expiry:
                 expiry = leaves

@@ -128,8 +128,8 @@ class Ruleset:
     def decide(self, leads: Sequence[Lead], ctx: DecisionContext) -> BatchDecision:
         """Decide a batch with the compiled evaluator; the rotation state in `ctx` is not modified.
 
-        Each Decision and its lists are new; the ScoreLine objects in `score_lines` are shared between
-        decisions with the same line (they are values made once per ruleset: do not mutate them)."""
+        Each Decision and its lists are new; the ScoreLine objects in `score_lines` and the `transition` are
+        shared between decisions with the same line or move (they are values made once: do not mutate them)."""
         evaluate = self._evaluate
         if evaluate is None:
             from rules.reference import decide_interpreted  # a local import: rules.reference imports this module

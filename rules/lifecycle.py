@@ -101,7 +101,28 @@ def next_stage(past: ProfileState | None, qualification: str, reasons: list[str]
     if stage == before:
         since = past.stage_since if past is not None and past.stage_since is not None else now
         return stage, None, since, past.stage_cause if past is not None else None
-    # Each value has its declared type already (a Stage, a datetime, a str): fill the model directly.
-    moved = trusted(StageTransition, {"from_stage": before, "to_stage": stage, "at": now, "cause": cause},
-                    set(_TRANSITION_FIELDS))
-    return stage, moved, now, cause
+    return stage, _move(before, stage, now, cause), now, cause
+
+
+_moves: tuple[datetime | None, dict[tuple[Stage | None, Stage, str], StageTransition]] = (None, {})
+_MOVES_KEPT = 10_000
+
+
+def _move(before: Stage | None, stage: Stage, now: datetime, cause: str) -> StageTransition:
+    """The transition, made once per (from, to, cause) while `now` is the same object: a batch's leads mostly
+    move alike ('first seen'), and a transition is a value, shared as score lines are (do not mutate it).
+    (The cache is one tuple, read and replaced whole, so a thread never mixes one moment with another's.)"""
+    global _moves
+    at, known = _moves
+    if at is not now:
+        known = {}
+        _moves = (now, known)
+    key = (before, stage, cause)
+    moved = known.get(key)
+    if moved is None:
+        if len(known) >= _MOVES_KEPT:
+            known.clear()
+        # Each value has its declared type already (a Stage, a datetime, a str): fill the model directly.
+        moved = known[key] = trusted(StageTransition, {"from_stage": before, "to_stage": stage, "at": now,
+                                                       "cause": cause}, set(_TRANSITION_FIELDS))
+    return moved
