@@ -77,7 +77,10 @@ class Ruleset:
             self._evaluate, self.source = build_evaluator(spec, version)
         self.uses_location = any("location" in referenced_fields(c) for c in lead_conditions(spec))
         """Whether a rule looks at the lead's coordinates (then an unplaced lead gets a note)."""
-        self._fields_set = set(DECISION_FIELDS)  # Decision(...) then `.explanation = ...` sets every field
+        # Decision(...) then `.explanation = ...` sets every field. One set for every decision: it holds every
+        # field already, so pydantic's add on assignment changes nothing, and copies get their own (a 28-name
+        # set per decision cost more memory than the rest of it, and a garbage-collector pass each).
+        self._fields_set = set(DECISION_FIELDS)
 
     # what the sinks must check before any write ------------------------------------------------
     def owners(self) -> list[str]:
@@ -140,7 +143,7 @@ class Ruleset:
         now, crm, account_owners, pinned = ctx.now, ctx.crm, ctx.account_owners, ctx.pinned_owners
         keep, place = self.router.keep, self.router.place
         threshold, uses_location, profiles = self.spec.scoring.mql_threshold, self.uses_location, ctx.profiles
-        fields_set = self._fields_set  # Decision(...) then `.explanation = ...` sets every field
+        fields_set = self._fields_set
         decisions: list[Decision] = []
         entries: list[RotationEntry] = []
         for lead in leads:
@@ -165,7 +168,7 @@ class Ruleset:
             values["skipped"] = route.skipped
             notes = (LOCATION_UNPLACED,) if uses_location and location_of(lead) is None else ()
             values["explanation"] = explain(values, threshold, notes, (fit, behaviour))
-            decisions.append(trusted(Decision, values, fields_set.copy()))
+            decisions.append(trusted(Decision, values, fields_set))
             if not route.kept and route.method not in KEPT_METHODS:
                 entries.append(_rotation_entry(key, route, now))
         return BatchDecision(decisions=decisions, rotation=state, assignments=entries)

@@ -51,9 +51,13 @@ def explain(decision: Decision | Mapping[str, Any], mql_threshold: float, notes:
         stage_text = (" Stage " + stage + (" since " + day_text(since) if since is not None else "")
                       + (" (" + cause + ")." if cause else "."))
     rule_id, skipped, lists_add = d["routing_rule_id"], d["skipped"], d["lists_add"]
+    score, fit_score, behaviour_score = d["score"], d["fit_score"], d["behaviour_score"]
+    known = _FORMATTED.get  # _g's cache read inline: a number formatted before (never 0) is one dict read
     # One string built from its pieces in one step: concatenating ~20 pieces one by one copied the text each time.
-    return (f"{head}{_g(d['score'])} = fit {_g(d['fit_score'])}{' (' + ', '.join(fit) + ')' if fit else ''}"
-            f" + behaviour {_g(d['behaviour_score'])}{' (' + ', '.join(behaviour) + ')' if behaviour else ''}"
+    return (f"{head}{known(score) or _g(score)} = fit {known(fit_score) or _g(fit_score)}"
+            f"{' (' + ', '.join(fit) + ')' if fit else ''}"
+            f" + behaviour {known(behaviour_score) or _g(behaviour_score)}"
+            f"{' (' + ', '.join(behaviour) + ')' if behaviour else ''}"
             f"; grade {d['grade']}{_mql_sentence(d['mql'], mql_threshold)}{stage_text}"
             f"{''.join([' ' + note for note in notes]) if notes else ''}"
             f" Routed to {d['owner'] or 'queue ' + str(d['queue'])} by "

@@ -377,3 +377,12 @@ def test_event_windows_count_elapsed_time_when_now_has_daylight_saving() -> None
     ours, reference = rs.decide([lead], ctx), decide_interpreted(rs, [lead], ctx)
     assert_same(ours, reference)
     assert ours.decisions[0].behaviour_score == 5
+
+
+def test_decisions_share_one_fields_set_without_leaking_assignments() -> None:
+    rs = ruleset()
+    first, second = rs.decide([make_lead(0), make_lead(1)], DecisionContext(now=MONDAY_10_UTC)).decisions
+    first.owner = "someone@ourco.example"
+    changed = second.model_copy(update={"queue": "Elsewhere"})
+    assert first.model_fields_set == second.model_fields_set == changed.model_fields_set == set(DECISION_FIELDS)
+    assert second.owner is None and second.queue == "Unassigned" and changed.queue == "Elsewhere"
