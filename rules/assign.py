@@ -60,6 +60,17 @@ class Router:
                             is None and not any(rep in routing.reps for rep in weights)}
         self._rules = [self._plan(rule.assign, rule.id) for rule in routing.rules]
         self._default = self._plan(routing.default, None)
+        self._sure = [self._sure_route(plan) for plan in self._rules]
+
+    def _sure_route(self, plan: _Plan) -> tuple[str, str | None, str, str, tuple[str, ...] | None] | None:
+        """(kind, rule id, target, reason, members) for a rule whose assignment always succeeds: a queue, an owner
+        without availability settings, a plain round-robin team; None for the others (`_assign` decides)."""
+        kind, rule_id, target, reason = plan
+        if kind == "queue" or (kind == "owner" and target not in self.routing.reps):
+            return kind, rule_id, target, reason, None
+        if kind == "team" and target in self.plain_teams:
+            return kind, rule_id, target, reason, self.plain_teams[target]
+        return None
 
     def _plan(self, assign: Assign | str, rule_id: str | None) -> _Plan:
         """What an assignment needs per lead, with its owner lower-cased and its reason written once."""
@@ -95,6 +106,19 @@ class Router:
     def place(self, first_match: int, account_owner: str | None, domain: str | None, now: datetime,
               state: RotationState) -> Route:
         """Assign by the first matching rule (index, or -1 for none); first match wins, then the default."""
+        if first_match >= 0 and (sure := self._sure[first_match]) is not None:
+            # What _assign and the count below do for an assignment that cannot fail, without their calls.
+            kind, rule_id, target, reason, members = sure
+            if kind == "queue":
+                return Route(None, target, None, rule_id, "queue", reason, [])
+            if members is None:
+                owner, team, method = target, None, "owner"
+            else:
+                owner, team, method = round_robin_turn(target, members, state), target, "round_robin"
+            if owner:
+                today = state.assigned_today
+                today[owner] = today.get(owner, 0) + 1
+            return Route(owner, None, team, rule_id, method, reason, [])
         routing = self.routing
         skipped: list[SkippedRep] = []
         if first_match >= 0:

@@ -11,6 +11,8 @@ import pytest
 from connectors.records import CrmRecord, SkippedRep
 from rules import DecisionContext, RotationState, Ruleset
 from rules.assign import PinnedRoute
+from rules.models import Team
+from rules.routing import TeamRotation, pick_from_team, round_robin_turn
 from tests.rules.builders import MONDAY_10_UTC, lead, ruleset
 
 A, B, C = "alice@ourco.example", "bob@ourco.example", "carol@ourco.example"
@@ -204,3 +206,15 @@ def test_account_owners_are_only_needed_when_a_rule_uses_them() -> None:
     looks = ruleset(scoring={"mql_threshold": 1, "rules": [{"id": "known", "when": {
         "not": {"account_owner": {"exists": False}}}, "points": 5}]})
     assert looks.needs_account_owners() is True
+
+
+def test_plain_round_robin_takes_the_turns_the_general_picker_would() -> None:
+    # rules.routing.round_robin_turn serves round-robin teams without caps or availability (no one is ever
+    # skipped); it must hand out turns exactly as pick_from_team does, a rep joining mid-rotation included.
+    team = Team(members=[A, B, C])
+    fast = RotationState(teams={"t": TeamRotation(seq=5, last={B: 4, A: 5})})
+    general = fast.model_copy(deep=True)
+    turns = [round_robin_turn("t", (A, B, C), fast) for _ in range(7)]
+    assert turns == [pick_from_team("t", team, {}, MONDAY_10_UTC, general)[0] for _ in range(7)]
+    assert turns[:3] == [B, A, C]  # C joins at the back of the line (last = 5, as A): B (4), then A, C in order
+    assert fast == general
