@@ -10,9 +10,9 @@ MQL, owner or queue, lists). Only the deciding is timed, in CPU seconds of this 
 on a shared machine measures the neighbours); converting for the comparison happens after.
 rule-engine is slow, so it runs on a subset (said in the output); the leadsync / rule-engine ratio compares
 rates on that same subset (leadsync timed on it again, freshly built): the cost per lead of an engine that
-builds full decisions grows with the number of results alive, so rates on 2,000 and on 30,000 leads are
-not comparable (leadsync on 2,000 leads is about 1.4x its rate on 30,000). Each engine is built once outside
-the timed part; its build time is printed beside its rate. GC runs with the product's settings
+builds full decisions grows with the number of results it keeps alive, so its rates on 2,000 and on 30,000
+leads differ (both are printed). Each engine is built once outside the timed part; its build time is
+printed beside its rate. GC runs with the product's settings
 (flows.gc_tuning, as `leadsync run` applies after start-up) unless --default-gc.
 Figures measured so far are in the README's Performance section, with the machine and its load.
 Usage: python bench/rules.py [--leads 100000] [--rule-engine-leads 5000] [--default-gc]
