@@ -15,11 +15,12 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
-
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from typing import TYPE_CHECKING, TypeVar
 
 from connectors.errors import QuotaExhaustedError, RetriableError
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
 
 T = TypeVar("T")
 
@@ -60,6 +61,9 @@ def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
 
 def call_with_retries(call: Callable[[], T], policy: RetryPolicy = DEFAULT_POLICY) -> T:
     """Run `call`, retrying RetriableError with backoff, jitter and Retry-After; re-raise the last error."""
+    # Imported on first call: the source config models import this module's policies on every run.
+    from tenacity import Retrying, retry_if_exception, stop_after_attempt
+
     retrying = Retrying(
         retry=retry_if_exception(_retriable(policy)),
         stop=stop_after_attempt(policy.attempts),

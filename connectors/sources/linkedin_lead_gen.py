@@ -18,20 +18,21 @@ import json
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from connectors.errors import FatalError, LeadsyncError
 from connectors.field_targets import check_field_map
-from connectors.http_client import HttpClient
 from connectors.records import Lead, RawSubmission
 from connectors.redaction import register_secret
 from connectors.retry import DEFAULT_POLICY, RetryPolicy
 from connectors.sources.base import Page
 from connectors.sources.linkedin_mapping import PREDEFINED_FIELDS, form_summary, linkedin_lead
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["PREDEFINED_FIELDS", "LinkedInLeadGenConfig", "LinkedInLeadGenSource", "classify_linkedin"]
 
@@ -89,6 +90,9 @@ class LinkedInLeadGenSource:
         self.config = config
         self.name = f"linkedin_lead_gen:{config.name}"
         self._now_ms = now_ms or (lambda: time.time_ns() // 1_000_000)
+        # httpx is imported only when an HTTP source is built: every run imports this config model
+        from connectors.http_client import HttpClient
+
         self._http = HttpClient(config.base_url, classify=classify_linkedin, policy=policy, transport=transport,
                                 headers={"Authorization": f"Bearer {config.access_token}",
                                          "LinkedIn-Version": config.linkedin_version,

@@ -14,19 +14,20 @@ import json
 import math
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from connectors.errors import FatalError, LeadsyncError, RetriableError
 from connectors.field_targets import assign, check_field_map
-from connectors.http_client import HttpClient
 from connectors.normalise import build_lead
 from connectors.records import Lead, RawSubmission
 from connectors.redaction import register_secret
 from connectors.retry import DEFAULT_POLICY, RetryPolicy
 from connectors.sources.base import Page
+
+if TYPE_CHECKING:
+    import httpx
 
 THROTTLE_CODES = {4, 17, 32, 613, 80005}
 MAX_REGAIN_MINUTES = 24 * 60  # a longer estimate is not believed: look again in a day
@@ -129,6 +130,9 @@ class MetaLeadAdsSource:
         register_secret(config.access_token)
         self.config = config
         self.name = f"meta_lead_ads:{config.name}"
+        # httpx is imported only when an HTTP source is built: every run imports this config model
+        from connectors.http_client import HttpClient
+
         self._http = HttpClient(config.base_url, classify=classify_meta, policy=policy, transport=transport)
 
     def read(self, cursors: Mapping[str, str]) -> Iterator[Page]:

@@ -18,13 +18,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import httpx
 from pydantic import Field
 
 from connectors.errors import FatalError, LeadsyncError, RecordRejectedError, RetriableError
-from connectors.http_client import HttpClient
 from connectors.normalise import build_lead
 from connectors.records import Lead, RawSubmission
 from connectors.redaction import register_secret
@@ -32,6 +30,9 @@ from connectors.retry import RetryPolicy
 from connectors.sources.meta_lead_ads import FIELD_MAP, LEAD_FIELDS, classify_meta, meta_lead_fields
 from connectors.sources.webhook_forms import WebhookConfigBase
 from connectors.sources.webhooks import WebhookSource
+
+if TYPE_CHECKING:
+    import httpx
 
 # Few, short retries per lead: the whole batch waits on them; the inbox retries the rest later.
 FETCH_POLICY = RetryPolicy(attempts=3, base_delay=0.5, max_delay=5.0)
@@ -62,6 +63,9 @@ class MetaWebhookSource(WebhookSource):
         for secret in (config.verify_token, config.app_secret, config.access_token):
             register_secret(secret)
         self.config = config
+        # httpx is imported only when an HTTP source is built: every run imports this config model
+        from connectors.http_client import HttpClient
+
         self._http = HttpClient(config.base_url, classify=classify_meta, policy=policy, transport=transport)
         self._clock = clock
         self._paused: tuple[float, LeadsyncError] | None = None

@@ -13,10 +13,10 @@ import hashlib
 import hmac
 import json
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 
 def _bytes(text: str) -> bytes:
@@ -83,6 +83,11 @@ def webflow_signature_ok(secret: str, body: bytes, timestamp: str | None, signat
 @lru_cache(maxsize=16)
 def _sendgrid_key(public_key: str) -> ec.EllipticCurvePublicKey | None:
     """SendGrid shows the verification key as base64 of the DER SubjectPublicKeyInfo (no PEM armour)."""
+    # cryptography is imported on first use: the config model that calls this is imported by every run.
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     try:
         key = serialization.load_der_public_key(base64.b64decode("".join(public_key.split()), validate=True))
     except (ValueError, binascii.Error, UnsupportedAlgorithm):
@@ -108,6 +113,10 @@ def sendgrid_signature_ok(public_key: str, body: bytes, timestamp: str | None, s
     if max_age_seconds is not None and (not timestamp.isdigit() or now is None
                                         or abs(now - int(timestamp)) > max_age_seconds):
         return False
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     try:
         key.verify(base64.b64decode(signature.strip(), validate=True), timestamp.encode() + body,
                    ec.ECDSA(hashes.SHA256()))

@@ -9,7 +9,6 @@ Command modules import heavy things (Prefect, vendor clients) inside the command
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated
 
 import typer
@@ -26,6 +25,8 @@ app = typer.Typer(help="leadsync: capture leads, decide with YAML rules, push to
 
 def _version(value: bool) -> None:
     if value:
+        from importlib.metadata import PackageNotFoundError, version  # ~40 ms: only for --version
+
         try:
             console.print(f"leadsync {version('leadsync')}", highlight=False)
         except PackageNotFoundError:

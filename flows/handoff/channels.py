@@ -7,15 +7,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from connectors.crm.base import CrmSink
 from connectors.crm.followup import FollowUpCrm
 from connectors.crm.local import LocalCrmSink
 from connectors.crm.local_tasks import LocalTasks
 from connectors.errors import ConfigError
-from connectors.notify import SlackWebhook, SmtpSender, SmtpSettings, Templates
+from connectors.notify.templates import Templates
 from flows.config.notify import NotifyConfig
 from flows.config.secrets import resolve_secret
+
+if TYPE_CHECKING:
+    from connectors.notify.slack import SlackWebhook
+    from connectors.notify.smtp import SmtpSender
 
 DEFAULT_TEMPLATES = Path(__file__).resolve().parents[2] / "config" / "templates"
 
@@ -60,7 +65,10 @@ def build_channels(config: NotifyConfig | None, base_dir: Path) -> Channels:
     if problems:
         raise ConfigError("notification templates are incomplete", problems)
     channels = Channels(config=config, templates=templates)
+    # Each channel's client is imported only when configured (httpx and the retry layer cost ~0.15 s).
     if config.email is not None:
+        from connectors.notify.smtp import SmtpSender, SmtpSettings
+
         e = config.email
         password = resolve_secret(e.password, "notify.email.password") if e.password else None
         ca_file = str(base_dir / e.ca_file) if e.ca_file else None
@@ -68,6 +76,8 @@ def build_channels(config: NotifyConfig | None, base_dir: Path) -> Channels:
                                                  username=e.username, password=password, starttls=e.starttls,
                                                  ca_file=ca_file, timeout_seconds=e.timeout_seconds))
     if config.slack is not None:
+        from connectors.notify.slack import SlackWebhook
+
         for name, ref in config.slack.webhooks.items():
             channels.slack[name] = SlackWebhook(resolve_secret(ref, f"notify.slack.webhooks.{name}"))
     return channels

@@ -13,13 +13,15 @@ from datetime import datetime, timedelta
 
 from connectors.crm.plan import PlanItem, plan_changes
 from connectors.errors import QuotaExhaustedError, RetriableError
-from connectors.records import ChangeKind, OutcomeStatus
+from connectors.records import ChangeKind, OutcomeStatus, RecordOutcome
 from flows.handoff.derive import record_settled
 from flows.pipeline.lifecycle import LifecycleBatch, keep_days
 from flows.pipeline.process import BatchResult, ProcessContext, decide_with_rotation
-from flows.state import Profile
+from flows.state import DeadLetter, Profile
 from flows.state.profiles import RETENTION
 from rules import DecisionContext
+
+RETRY_UNPLACED = timedelta(days=1)  # a refused profile with no submission left to dead-letter against
 
 
 def rescore_next_batch(ctx: ProcessContext) -> BatchResult | None:
@@ -79,5 +81,31 @@ def decide_profiles(ctx: ProcessContext, profiles: Sequence[Profile], now: datet
     # Time alone can hand a lead over (an MQL crossed by an expiring negative event, a recycle): the
     # hand-offs it causes are recorded with the decisions, like the process stage's.
     record_settled(ctx.store, ctx.run_id, ctx.ruleset, items, outcomes, ledger, now, batch.outcomes(items, outcomes))
+    result.dead_letters += park_refused(ctx, items, outcomes, now)
     result.decisions = decisions
     return result
+
+
+def park_refused(ctx: ProcessContext, items: Sequence[PlanItem], outcomes: Sequence[RecordOutcome],
+                 now: datetime) -> list[DeadLetter]:
+    """Profiles the CRM refused for good go to the dead-letter store instead of being re-tried every run.
+
+    A retriable refusal stays leased and comes back next run, as a due profile does. A permanent one is
+    dead-lettered against the person's newest submission and the profile is parked (no time-based
+    re-score) until that letter is replayed or a new submission or event decides the person again.
+    Without a submission to point at (pruned), the profile is tried again a day later.
+    """
+    refused = {item.lead.lead_key: (item, outcome) for item, outcome in zip(items, outcomes, strict=True)
+               if outcome.status is OutcomeStatus.REJECTED and not outcome.retriable}
+    if not refused:
+        return []
+    newest = ctx.store.newest_submissions(list(refused))
+    letters = [DeadLetter(inbox_id=row.inbox_id, source=row.source, source_record_id=row.source_record_id,
+                          stage="crm", failure_type="data", code=outcome.error_code or "REJECTED",
+                          message=f"re-scoring: {outcome.error_message or 'rejected by the CRM'}", lead_key=key,
+                          ruleset_version=item.decision.ruleset_version)
+               for key, (item, outcome) in refused.items() if (row := newest.get(key)) is not None]
+    ctx.store.add_dead_letters(letters)
+    ctx.store.set_next_rescore([letter.lead_key for letter in letters if letter.lead_key], None)
+    ctx.store.set_next_rescore([key for key in refused if key not in newest], now + RETRY_UNPLACED)
+    return letters

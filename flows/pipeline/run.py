@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable
 
 from connectors.errors import LeadsyncError
 from connectors.redaction import redact
 from connectors.sources.base import Source
-from connectors.sources.webhooks import WebhookSource
 from flows.pipeline.capture import CaptureResult, PageCallback, capture_source_safely
 from flows.pipeline.followup import prepare_follow_through
 from flows.pipeline.process import BatchResult, ProcessContext, process_next_batch
@@ -48,7 +48,7 @@ def run_sync(runtime: Runtime, *, capture: bool = True, process: bool = True,
     run_id = store.start_run("sync")
     summary = into if into is not None else RunSummary(run_id=run_id)
     summary.run_id = run_id
-    summary.received_sources = sorted(n for n, s in runtime.sources.items() if isinstance(s, WebhookSource))
+    summary.received_sources = received_sources(runtime)
     reporter = Reporter()
     wanted = set(only_sources) if only_sources is not None else None
     try:
@@ -85,3 +85,15 @@ def rescore_due(ctx: ProcessContext, summary: RunSummary, rescore_fn: ProcessFn)
     while not summary.stopped and (batch := rescore_fn(ctx)) is not None:
         summary.add_batch(batch)
         summary.rescored += len(batch.decisions)
+
+
+def received_sources(runtime: Runtime) -> list[str]:
+    """Sources the receiver fills (shown in the summary).
+
+    A WebhookSource exists only once its module is imported: a config without one never pays for importing it
+    (and the normalisation libraries behind it) at start-up.
+    """
+    webhooks = sys.modules.get("connectors.sources.webhooks")
+    if webhooks is None:
+        return []
+    return sorted(n for n, s in runtime.sources.items() if isinstance(s, webhooks.WebhookSource))

@@ -15,16 +15,18 @@ from flows.state.inbox import InboxRow, InboxStore
 from flows.state.ledgers import LedgerEntry, LedgerStore
 from flows.state.migrate import upgrade_to_head
 from flows.state.outbox import OutboxStore
+from flows.state.parking import ParkingStore, Submission
 from flows.state.pauses import PauseStore, SourcePause
 from flows.state.profile_rows import Profile, ProfileOutcome
 from flows.state.profiles import Attached, ProfileStore
 from flows.state.retention import RetentionStore
 
 __all__ = ["Attached", "DeadLetter", "DeadLetterRow", "InboxRow", "LedgerEntry", "Profile", "ProfileOutcome",
-           "SourcePause", "StateStore"]
+           "SourcePause", "StateStore", "Submission"]
 
 
-class StateStore(InboxStore, DeadLetterStore, LedgerStore, ProfileStore, RetentionStore, OutboxStore, PauseStore):
+class StateStore(InboxStore, DeadLetterStore, LedgerStore, ProfileStore, RetentionStore, OutboxStore, PauseStore,
+                 ParkingStore):
     """All durable state of leadsync behind one object."""
 
     def __init__(self, url: str) -> None:

@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from connectors.records import Event, Lead, ProfileState, StageTransition
 from flows.state.engine import as_utc
+from flows.state.inbox import _insert
 from flows.state.schema import profile_events, profile_identities, profile_transitions, profiles
 from rules.trusted import trusted
 
@@ -168,7 +168,7 @@ def save_outcomes(conn: Connection, outcomes: Sequence[ProfileOutcome], now: dat
         [{"pid": o.profile_id, **{f"v_{name}": getattr(o, name) for name in names}} for o in outcomes])
     crm_ids = [{"kind": "crm_id", "value": o.crm_id, "profile_id": o.profile_id} for o in outcomes if o.crm_id]
     if crm_ids:  # the CRM record is an identity too: a later read of it (CRM as a source) finds the person
-        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        insert = _insert(conn.engine)
         conn.execute(insert(profile_identities).on_conflict_do_nothing(index_elements=["kind", "value"]), crm_ids)
     moves = [o for o in outcomes if o.transition is not None]
     if moves:

@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Connection, Delete, Engine, and_, delete, exists, func, or_, select
-from sqlalchemy.orm import aliased
 from sqlalchemy.sql.selectable import Exists
 
 from flows.state.schema import dead_letters, decisions, inbox, rotation_ledger, runs
@@ -26,7 +25,7 @@ def _open_letter_for_row() -> Exists:
 
 
 def prune_statements(cutoff: datetime) -> dict[str, Delete]:
-    newer = aliased(decisions)
+    newer = decisions.alias("newer")  # Core alias: importing sqlalchemy.orm costs ~0.1 s per run
     superseded = exists().where(newer.c.lead_key == decisions.c.lead_key, newer.c.id > decisions.c.id)
     return {
         "inbox rows": delete(inbox).where(

@@ -42,6 +42,19 @@ def test_missing_template_is_reported(tmp_path: Path) -> None:
     assert any("handoff.txt.j2: template missing" in p for p in problems)
 
 
+def test_an_edited_template_is_checked_again_after_the_compiled_cache_was_filled(tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(TEMPLATES, tmp_path / "t")
+    assert Templates(tmp_path / "t").check() == []  # compiled once: the bytecode cache now holds them all
+    (tmp_path / "t" / "handoff.txt.j2").write_text("Hello {{ lead.name }\n")  # broken in place
+    problems = Templates(tmp_path / "t").check()
+    assert len(problems) == 1 and "handoff.txt.j2" in problems[0], problems
+    (tmp_path / "t" / "handoff.txt.j2").write_text("Hello {{ lead.name | no_such_filter }}\n")  # compile-time error
+    problems = Templates(tmp_path / "t").check()
+    assert len(problems) == 1 and "no_such_filter" in problems[0], problems
+
+
 def test_smtp_starttls_login_and_delivery(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     with SmtpTestServer(tmp_path) as server:

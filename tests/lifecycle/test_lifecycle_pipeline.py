@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import pytest
 
-from connectors.records import Event
+from connectors.crm.local import LocalCrmSink
+from connectors.records import CrmChange, Event, OutcomeStatus, RecordOutcome
 from tests.lifecycle.harness import EventFeed, Pipeline, pipeline
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
@@ -87,3 +89,50 @@ def test_time_alone_rescores_a_profile_when_its_window_expires(pipe: Pipeline, f
     later = pipe.run(day(30) + timedelta(hours=1))  # the website visit left its 30-day window
     assert later.rescored == 1
     assert pipe.crm_lead(SAM)["score"] == 40
+
+
+class RefusingCrm(LocalCrmSink):
+    """The local CRM with a validation rule switched on for some leads, as a Salesforce org can refuse a record."""
+
+    refuse: set[str]
+
+    def apply(self, changes: Sequence[CrmChange]) -> list[RecordOutcome]:
+        taken = super().apply([c for c in changes if c.lead_key not in self.refuse])
+        by_key = {o.lead_key: o for o in taken}
+        return [by_key[c.lead_key] if c.lead_key not in self.refuse else RecordOutcome(
+            lead_key=c.lead_key, status=OutcomeStatus.REJECTED, error_code="FIELD_CUSTOM_VALIDATION_EXCEPTION",
+            error_message="Score cannot go down while a deal is open") for c in changes]
+
+
+def test_a_profile_the_crm_refuses_while_rescoring_is_dead_lettered_once_and_pushed_after_replay(
+        store_url: str, tmp_path: Path, feed: EventFeed) -> None:
+    pipe = pipeline(store_url, tmp_path, feed)
+    pipe.sink.__class__ = RefusingCrm
+    crm = cast(RefusingCrm, pipe.sink)
+    crm.refuse = set()
+    try:
+        feed.add(day(0), email=SAM, fields=FIT, events=[ev("website_visit", 0), ev("pricing_page_visit", 0)])
+        pipe.run(day(0) + timedelta(hours=1))
+        [sam_key] = [p["lead_key"] for p in pipe.store.profile_rows()]
+        crm.refuse = {sam_key}
+
+        refused = pipe.run(day(30) + timedelta(hours=1))  # the visit left its window: 45 -> 40, refused
+        assert refused.rescored == 1 and refused.rejected_by_code == {"FIELD_CUSTOM_VALIDATION_EXCEPTION": 1}
+        [letter] = pipe.store.list_dead_letters()
+        assert (letter.stage, letter.lead_key, letter.source) == ("crm", sam_key, feed.name)
+        assert letter.message.startswith("re-scoring: ") and SAM not in letter.message
+        assert pipe.crm_lead(SAM)["score"] == 45
+        [profile] = pipe.store.profile_rows()
+        assert profile["next_rescore_at"] is None  # parked: not re-tried every run
+
+        writes = crm.write_calls
+        later = pipe.run(day(31))
+        assert later.rescored == 0 and crm.write_calls == writes and len(pipe.store.list_dead_letters()) == 1
+
+        crm.refuse = set()  # ops fixed the validation rule
+        assert pipe.store.replay_dead_letters() == 1
+        pipe.run(day(31) + timedelta(hours=1))
+        assert pipe.crm_lead(SAM)["score"] == 40
+        assert pipe.store.list_dead_letters() == [] and len(pipe.sink.all_leads()) == 1
+    finally:
+        pipe.close()
