@@ -57,7 +57,7 @@ def _memoise_domain_check() -> None:
     answers changes no result; a failing domain raises again on every call (errors are not cached).
     """
     # (the package exports a function of the same name as this module, so the module is fetched by name)
-    module = importlib.import_module("email_validator.validate_email")
+    module: Any = importlib.import_module("email_validator.validate_email")
     check = getattr(module, "validate_email_domain_name", None)
     if check is not None and not hasattr(check, "cache_info"):
         module.validate_email_domain_name = lru_cache(maxsize=4096)(check)

@@ -12,6 +12,7 @@ import importlib
 import re
 import unicodedata
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -22,7 +23,7 @@ from connectors.normalise import normalise_email
 from connectors.people import names
 from connectors.people.names import strip_symbols
 
-_validation = importlib.import_module("email_validator.validate_email")
+_validation: Any = importlib.import_module("email_validator.validate_email")
 _syntax = importlib.import_module("email_validator.syntax")
 
 LOCAL = st.text(alphabet=st.sampled_from([*list("abcXYZ09._-+'\"!#~ äé日"), "\xa0"]), min_size=0, max_size=70)
