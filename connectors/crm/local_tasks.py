@@ -50,6 +50,7 @@ class LocalTasks:
             users = {r.email for r in conn.execute(select(_users.c.email).where(_users.c.active))}
             leads = {str(r.id) for r in conn.execute(select(_leads.c.id).where(
                 _leads.c.id.in_([int(t.crm_id) for t in tasks if t.crm_id.isdigit()])))}
+            rows: list[dict[str, Any]] = []
             for task in tasks:
                 if task.crm_id not in leads:
                     results[task.key] = TaskResult(error=RecordRejectedError(
@@ -59,12 +60,17 @@ class LocalTasks:
                     results[task.key] = TaskResult(error=RecordRejectedError(
                         task.key, "owner", "not an active user of the local CRM", code="LOCAL:INVALID_OWNER"))
                     continue
-                conn.execute(insert(_tasks).values(
-                    key=task.key, lead_id=int(task.crm_id), owner=task.owner.lower(), subject=task.subject[:255],
-                    description=task.description, due_date=task.due_date, priority=task.priority, status="open",
-                    created_at=now).on_conflict_do_nothing(index_elements=["key"]))
-                task_id = conn.execute(select(_tasks.c.id).where(_tasks.c.key == task.key)).scalar_one()
-                results[task.key] = TaskResult(task_id=str(task_id))
+                rows.append({"key": task.key, "lead_id": int(task.crm_id), "owner": task.owner.lower(),
+                             "subject": task.subject[:255], "description": task.description,
+                             "due_date": task.due_date, "priority": task.priority, "status": "open",
+                             "created_at": now})
+            if rows:  # one executemany, then the ids (new or already there) in IN (...) chunks
+                conn.execute(insert(_tasks).on_conflict_do_nothing(index_elements=["key"]), rows)
+                keys = [row["key"] for row in rows]
+                for start in range(0, len(keys), LOOKUP_CHUNK):
+                    for key, task_id in conn.execute(select(_tasks.c.key, _tasks.c.id).where(
+                            _tasks.c.key.in_(keys[start:start + LOOKUP_CHUNK]))):
+                        results[key] = TaskResult(task_id=str(task_id))
         return results
 
     def touch_states(self, crm_ids: Sequence[str], since: datetime) -> dict[str, TouchState]:

@@ -51,6 +51,8 @@ class PersonName:
 
 def strip_symbols(text: str) -> str:
     """Remove emoji and other pictographs by Unicode category, keeping every script's letters and marks."""
+    if text.isascii():  # NFC keeps ASCII as it is, and no ASCII character is a symbol (So) or emoji glue
+        return _SPACES.sub(" ", text).strip(" ,;|")
     kept = "".join(ch for ch in unicodedata.normalize("NFC", text)
                    if unicodedata.category(ch) not in _DROPPED_CATEGORIES)
     return _SPACES.sub(" ", _EMOJI_GLUE.sub("", kept)).strip(" ,;|")

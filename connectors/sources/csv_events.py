@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -19,6 +20,7 @@ from connectors.records import Event
 from connectors.sources.event_mapping import check_event_type
 
 
+@lru_cache(maxsize=4096)  # a file has a few dozen headers, read for every row
 def header_key(text: str) -> str:
     """Headers compare without case, spaces or punctuation ('E-Mail Address' = 'email address')."""
     return re.sub(r"[^0-9a-z]+", "", text.lower())

@@ -183,9 +183,10 @@ class CsvImportSource:
             fields["events"] = [events.row_event(row, record, f"{self.name}:{raw.source_record_id}:{events.type}")]
         event_columns = events.columns() if events is not None else set()
         for column, value in row.items():
-            if header_key(column) in event_columns:
+            key = header_key(column)
+            if key in event_columns:
                 continue
-            field = self._alias_to_field.get(header_key(column))
+            field = self._alias_to_field.get(key)
             if field is None:
                 if value and value.strip():
                     fields["custom"][column] = value.strip()

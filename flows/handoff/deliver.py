@@ -137,6 +137,9 @@ def _expand(d: Delivery, rows: Sequence[OutboxRow], summary: DeliverySummary) ->
     """A notification becomes one outbox row per channel, so each channel succeeds or retries on its own."""
     config = d.channels.config
     now = d.now()
+    skipped: dict[int, str | None] = {}
+    expanded: dict[int, str | None] = {}
+    fanned_out: list[OutboxItem] = []
     for row in rows:
         owner_side: list[OutboxItem] = []
         if "email" in config.owner_channels and d.channels.email is not None:
@@ -164,10 +167,15 @@ def _expand(d: Delivery, rows: Sequence[OutboxRow], summary: DeliverySummary) ->
                                        channel="slack", purpose=row.purpose, payload=dict(row.payload),
                                        recipient=str(team_channel)))
         if not children:
-            d.store.outbox_done({row.id: None}, status="skipped")
-            summary.skipped += 1
+            skipped[row.id] = None
             continue
-        d.store.outbox_done({row.id: f"{len(children)} channel(s)"}, status="expanded", children=children)
+        expanded[row.id] = f"{len(children)} channel(s)"
+        fanned_out += children
+    # Two transactions for the whole batch, not one per row: each row still becomes "expanded" together
+    # with its children (all or nothing), and a skipped row is final either way.
+    d.store.outbox_done(skipped, status="skipped")
+    summary.skipped += len(skipped)
+    d.store.outbox_done(expanded, status="expanded", children=fanned_out)
 
 
 def _digest_for(config: Any, recipient: str) -> bool:

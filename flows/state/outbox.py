@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, or_, select, update
 
 from connectors.records import Handoff
 from connectors.redaction import redact
@@ -113,15 +113,17 @@ class OutboxStore:
         from flows.state.inbox import _insert  # the shared dialect switch
 
         insert = _insert(self.engine)
+        # Parameter lists (executemany), not multi-row VALUES: one cached compiled statement per table
+        # instead of a compilation per batch, which cost more than the write itself.
         if new_handoffs:
-            conn.execute(insert(handoffs).values([_handoff_values(r, now) for r in new_handoffs])
-                         .on_conflict_do_nothing(index_elements=["key"]))
+            conn.execute(insert(handoffs).on_conflict_do_nothing(index_elements=["key"]),
+                         [_handoff_values(r, now) for r in new_handoffs])
         if items:
-            conn.execute(insert(outbox).values([{
+            conn.execute(insert(outbox).on_conflict_do_nothing(index_elements=["key"]), [{
                 "key": i.key, "handoff_key": i.handoff_key, "channel": i.channel, "recipient": i.recipient,
                 "purpose": i.purpose, "payload": i.payload, "status": "pending", "attempts": 0,
                 "next_attempt_at": i.not_before or now, "created_at": now, "updated_at": now,
-            } for i in items]).on_conflict_do_nothing(index_elements=["key"]))
+            } for i in items])
 
     def _write_nurture(self, conn: Connection, nurture: NurtureUpdate, now: datetime) -> None:
         from flows.state.inbox import _insert
@@ -210,9 +212,10 @@ class OutboxStore:
         now = utcnow()
         with self.engine.begin() as conn:
             self._write_followups(conn, (), children, now)
-            for row_id, external_id in results.items():
-                conn.execute(update(outbox).where(outbox.c.id == row_id).values(
-                    status=status, external_id=external_id, sent_at=now, updated_at=now, last_error=None))
+            if results:  # one executemany, each row with its own external id
+                conn.execute(update(outbox).where(outbox.c.id == bindparam("row_id")).values(
+                    status=status, external_id=bindparam("row_external_id"), sent_at=now, updated_at=now,
+                    last_error=None), [{"row_id": i, "row_external_id": e} for i, e in results.items()])
 
     def outbox_retry_later(self, row_ids: Sequence[int], error: str, at: datetime, *,
                            count_attempt: bool = True) -> None:
