@@ -11,13 +11,11 @@ import hashlib
 import importlib
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 from pydantic import ValidationError
 
 from connectors.errors import RecordRejectedError
@@ -27,6 +25,9 @@ from connectors.people.names import PersonName, clean_name_part, parse_person_na
 from connectors.people.phones import PROBLEM_REASONS, read_lead_phones, read_phone
 from connectors.people.roles import is_role_address, is_role_name
 from connectors.records import Attribution, Consent, Lead, RawSubmission
+
+if TYPE_CHECKING:
+    from email_validator import EmailNotValidError, ValidatedEmail
 
 _TRUE = {"1", "y", "yes", "true", "on", "oui", "ja", "si", "sí", "checked", "x", "opt-in", "opted in"}
 _FALSE = {"0", "n", "no", "false", "off", "non", "nein", "", "opt-out", "opted out", "unchecked"}
@@ -43,7 +44,6 @@ _COUNTRY_ALIASES = {
     "south korea": "KR", "korea": "KR", "new zealand": "NZ", "south africa": "ZA", "israel": "IL",
     "united arab emirates": "AE", "uae": "AE",
 }
-_KNOWN_ISO2 = {r for r in phonenumbers.SUPPORTED_REGIONS}
 _SPACES = re.compile(r"\s+")
 _NO_VALUE = re.compile(r"0+(\.0+)?|null|none|nil|undefined|n/?a|\(not set\)|\(none\)|\{+[^{}]*\}+|-", re.I)
 _PHONE_CODES = {"spreadsheet_mangled": "PHONE_MANGLED", "unreadable": "INVALID_PHONE", "not_possible": "INVALID_PHONE"}
@@ -63,7 +63,23 @@ def _memoise_domain_check() -> None:
         module.validate_email_domain_name = lru_cache(maxsize=4096)(check)
 
 
-_memoise_domain_check()
+
+
+# The validation libraries are imported on the first lead, not with this module: every run imports it
+# (through the source and CRM modules), and e-mail, phone and name parsing cost ~0.1 s of start-up.
+@lru_cache(maxsize=1)
+def _email_validation() -> tuple[Callable[..., ValidatedEmail], type[EmailNotValidError]]:
+    from email_validator import EmailNotValidError, validate_email
+
+    _memoise_domain_check()
+    return validate_email, EmailNotValidError
+
+
+@lru_cache(maxsize=1)
+def _known_regions() -> frozenset[str]:
+    import phonenumbers
+
+    return frozenset(phonenumbers.SUPPORTED_REGIONS)
 
 
 def clean_text(value: Any) -> str | None:
@@ -102,9 +118,10 @@ def normalise_email(value: Any, record: str) -> str | None:
     if text is None:
         return None
     text = text.strip("<>").removeprefix("mailto:")
+    validate_email, not_valid = _email_validation()
     try:
         result = validate_email(text, check_deliverability=False)
-    except EmailNotValidError as exc:
+    except not_valid as exc:
         raise RecordRejectedError(record, "email", f"not a valid e-mail address ({_reason(exc)})") from None
     return f"{result.local_part.lower()}@{result.ascii_domain.lower()}"
 
@@ -133,7 +150,7 @@ def normalise_country(value: Any, record: str) -> str | None:
     text = clean_text(value)
     if text is None:
         return None
-    if len(text) == 2 and text.upper() in _KNOWN_ISO2 | {"UK"}:
+    if len(text) == 2 and (text.upper() in _known_regions() or text.upper() == "UK"):
         return "GB" if text.upper() == "UK" else text.upper()
     alias = _COUNTRY_ALIASES.get(text.lower())
     if alias:
@@ -189,7 +206,7 @@ def region_of_domain(email: str | None) -> str | None:
     if not email:
         return None
     tld = email.rsplit(".", 1)[-1].upper()
-    return "GB" if tld == "UK" else tld if len(tld) == 2 and tld in _KNOWN_ISO2 else None
+    return "GB" if tld == "UK" else tld if len(tld) == 2 and tld in _known_regions() else None
 
 
 def lead_key_for(email: str | None, source: str, source_record_id: str, phone: str | None = None) -> str:

@@ -12,9 +12,11 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from nameparser import HumanName
-from nameparser.config import Constants
+if TYPE_CHECKING:
+    from nameparser import HumanName
+    from nameparser.config import Constants
 
 # Symbols (emoji, pictographs, dingbats, ™), private-use, surrogate and unassigned code points.
 _DROPPED_CATEGORIES = {"So", "Cs", "Co", "Cn"}
@@ -33,12 +35,20 @@ _MAX_NAME = 255  # characters of a name box read; past that it is no name, and p
 _DISPLAY_TAIL = re.compile(r"\s+(?:\||–|—|-|/|via|@)\s+", re.I)
 # Only honorifics and academic or professional titles: nameparser's full list also holds words that
 # are first names or surnames (Judge, King, Bishop, Chief), which must not vanish from a name.
-_CONSTANTS = Constants(titles=[
+_TITLES = [
     "mr", "mrs", "ms", "miss", "mx", "dr", "doctor", "prof", "professor", "sir", "dame", "lady", "lord", "rev",
     "reverend", "hon", "honorable", "herr", "frau", "mme", "madame", "mlle", "mademoiselle", "monsieur", "sr",
     "sra", "srta", "señor", "señora", "señorita", "sig", "sig.ra", "signor", "signora", "dott", "dott.ssa",
     "ing", "mag", "dipl", "dipl.-ing", "eng", "engr", "capt", "captain", "col", "lt", "sgt", "pr", "mevr", "dhr",
-])
+]
+
+
+@lru_cache(maxsize=1)
+def _constants() -> Constants:
+    # nameparser is imported on the first name, not with this module: ~35 ms of every run's start-up.
+    from nameparser.config import Constants
+
+    return Constants(titles=_TITLES)
 
 
 @dataclass(frozen=True)
@@ -101,7 +111,9 @@ def _joined(*parts: str) -> str | None:
 
 
 def _human(text: str) -> HumanName:
-    return HumanName(text, constants=_CONSTANTS)
+    from nameparser import HumanName
+
+    return HumanName(text, constants=_constants())
 
 
 # Names repeat (Jane, Smith, a list's shouted badge scans); nameparser takes about a third of a millisecond.
@@ -133,8 +145,9 @@ def _plain_word(text: str) -> bool:
     if " " in text or "," in text:
         return False
     word = text.lower().rstrip(".")
-    return word not in _CONSTANTS.titles and word not in _CONSTANTS.suffix_acronyms and \
-        word not in _CONSTANTS.suffix_not_acronyms
+    constants = _constants()
+    return word not in constants.titles and word not in constants.suffix_acronyms and \
+        word not in constants.suffix_not_acronyms
 
 
 def _from_boxes(first: str, last: str) -> PersonName:

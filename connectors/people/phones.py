@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
-import phonenumbers
-
 PhoneKind = Literal["phone", "mobile"]
 # What went wrong with a number; the raw value is then kept as written, out of the E.164 field.
 SPREADSHEET_MANGLED = "spreadsheet_mangled"  # scientific notation that lost digits (3.12457E+10)
@@ -48,6 +46,8 @@ def read_phone(text: str, region: str | None) -> PhoneReading:
     if cell == SPREADSHEET_MANGLED:
         return PhoneReading(problem=SPREADSHEET_MANGLED)
     flags: tuple[str, ...] = (FROM_SPREADSHEET,) if cell else ()
+    import phonenumbers  # here, not at the top: ~40 ms of every run's start-up, needed only with leads
+
     try:
         number = phonenumbers.parse(cell or text, region)
     except phonenumbers.NumberParseException:
@@ -87,6 +87,8 @@ def labelled_numbers(text: str, region: str | None) -> list[tuple[PhoneKind, str
     """
     found: list[tuple[PhoneKind, str]] = []
     previous_end = 0
+    import phonenumbers
+
     matcher = phonenumbers.PhoneNumberMatcher(text, (region or "US").upper(), leniency=phonenumbers.Leniency.POSSIBLE)
     for match in matcher:
         label = re.split(r"[|/,;\n]", text[previous_end:match.start])[-1]
