@@ -52,6 +52,9 @@ _DICTIONARIES = {1: _DICTIONARY_V1, 2: _DICTIONARY_V2}
 _CURRENT = 2
 # Loading a dictionary into a new compressor costs more than compressing a row; copying one that has it
 # loaded costs a third of that. (memLevel 8: the same output as 9 here, and a smaller state to copy.)
+# JSON this short ("[]", one list name) is stored as it is: compressing it saves a few bytes at the cost
+# of a compressor. It cannot be mistaken for packed bytes: JSON text never starts with a version byte.
+_STORED_AS_IS = 24
 _PRIMED = {version: zlib.compressobj(9, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, dictionary)
            for version, dictionary in _DICTIONARIES.items()}
 
@@ -59,6 +62,8 @@ _PRIMED = {version: zlib.compressobj(9, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_ST
 def pack(value: Any, version: int = _CURRENT) -> bytes:
     """Compact JSON, DEFLATE-compressed with the dictionary of `version` (an earlier one only to test reading)."""
     text = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    if len(text) <= _STORED_AS_IS:
+        return text
     compressor = _PRIMED[version].copy()
     return bytes([version]) + compressor.compress(text) + compressor.flush()
 
