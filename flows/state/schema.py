@@ -1,4 +1,8 @@
-"""Tables of the state store (SQLAlchemy Core): the same schema on SQLite and PostgreSQL."""
+"""Tables of the state store (SQLAlchemy Core): the same schema on SQLite and PostgreSQL.
+
+Sized per lead (bench/e2e.py prints bytes per table and index): JSON a lead carries is PackedJSON
+(compressed with a dictionary of typical rows), timestamps are UtcTimestamp (8-byte integers on SQLite).
+"""
 
 from __future__ import annotations
 
@@ -34,7 +38,7 @@ inbox = Table(
     Column("source_record_id", String(500), nullable=False),
     Column("received_at", UtcTimestamp(), nullable=False),
     Column("cursor_value", Text),
-    Column("payload", PackedJSON, nullable=False),  # compressed: ~100 bytes for a CSV row
+    Column("payload", PackedJSON, nullable=False),  # compressed: ~60 bytes for a CSV row
     # pending -> processing -> done | dead ; spam / skipped / test are stored but never pushed.
     # Behaviour without lead data (tracking, e-mail engagement) is done once kept on its profile.
     Column("status", String(20), nullable=False, default="pending"),
@@ -93,7 +97,7 @@ decisions = Table(
     Column("ruleset_version", String(100), nullable=False),
     Column("outcome", String(20), nullable=False),
     Column("crm_id", String(100)),
-    Column("decision", PackedJSON, nullable=False),  # compressed: ~300 bytes with the explanation
+    Column("decision", PackedJSON, nullable=False),  # compressed: ~60 bytes with the explanation
     Column("created_at", UtcTimestamp(), nullable=False),
     # What reports group by, kept beside the decision so they never re-parse payloads.
     Column("source", String(200)),
