@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -108,6 +109,22 @@ def child(script: str, *args: str) -> dict[str, float]:
     return result
 
 
+def print_store_breakdown(database: Path, leads: int) -> None:
+    """Bytes per lead of each table and index (SQLite's dbstat: pages in use, the free list apart)."""
+    with sqlite3.connect(database) as conn:
+        owners = dict(conn.execute("SELECT name, tbl_name FROM sqlite_master WHERE type IN ('table', 'index')"))
+        sizes = conn.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC").fetchall()
+        free = conn.execute("PRAGMA freelist_count").fetchone()[0] * conn.execute("PRAGMA page_size").fetchone()[0]
+    per_table: dict[str, list[tuple[str, int]]] = {}
+    for name, size in sizes:
+        per_table.setdefault(owners.get(name, name), []).append((name, size))
+    print(f"  state store per lead (free pages {free / leads:,.0f} B):")
+    for table, parts in sorted(per_table.items(), key=lambda item: -sum(size for _, size in item[1])):
+        detail = ", ".join(f"{name} {size / leads:,.0f}" for name, size in parts if name != table)
+        total = sum(size for _, size in parts) / leads
+        print(f"    {table:<22} {total:>7,.0f} B" + (f"  (with indexes: {detail})" if detail else ""))
+
+
 def run_size(work: Path, leads: int) -> dict[str, float]:
     work.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "config" / "rules.yaml", work / "rules.yaml")
@@ -120,6 +137,7 @@ def run_size(work: Path, leads: int) -> dict[str, float]:
     print(f"  run: {run['seconds']:.1f} s ({run['cpu_seconds']:.1f} s CPU), outcomes {run['outcomes']}, "
           f"dead letters {run['dead']}", flush=True)
     state_bytes = sum(p.stat().st_size for p in work.glob("state.db*"))
+    print_store_breakdown(work / "state.db", leads)
     export = child(EXPORT, config, str(work / "export.csv"))
     plan = child(PLAN, config)
     return {"run_s": run["seconds"], "run_cpu": run["cpu_seconds"], "run_rss": run["peak_rss_mb"],

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -117,7 +117,9 @@ class LedgerStore:
     # runs ------------------------------------------------------------------------------------------
 
     def start_run(self, kind: str) -> str:
-        run_id = uuid.uuid4().hex
+        # 64 random bits are unique enough for runs; every decision and rotation turn repeats the id,
+        # so 16 characters instead of a UUID's 32 save 32 bytes per lead.
+        run_id = secrets.token_hex(8)
         with self.engine.begin() as conn:
             conn.execute(runs.insert().values(id=run_id, kind=kind, host=socket.gethostname(), pid=os.getpid(),
                                               status="running", started_at=utcnow(), metrics={}))

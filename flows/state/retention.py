@@ -5,7 +5,8 @@ inbox rows (replay needs the payload), every lead's latest decision (the report 
 owner`), cursors and rotation state. Deleted when older than the cutoff: settled inbox rows
 (done, spam, test, skipped; dead ones whose letter was closed), closed dead letters, superseded
 decisions, rotation ledger rows and finished runs. Backtests replay a window of recent leads, so a
-cutoff longer than the backtest window loses nothing they read.
+cutoff longer than the backtest window loses nothing they read. On SQLite a prune that deleted rows
+ends with VACUUM, so the file shrinks by what was deleted.
 """
 
 from __future__ import annotations
@@ -58,4 +59,16 @@ class RetentionStore:
             if apply:
                 for stmt in statements.values():
                     conn.execute(stmt)
-            return counts
+        if apply and any(counts.values()) and self.engine.dialect.name == "sqlite":
+            self._vacuum()
+        return counts
+
+    def _vacuum(self) -> None:
+        """Give the deleted rows' pages back to the file system and repack half-full pages (SQLite keeps both
+        otherwise). VACUUM cannot run in a transaction, so it goes through the driver's own connection
+        (autocommit). PostgreSQL's autovacuum makes the space reusable on its own."""
+        raw = self.engine.raw_connection()
+        try:
+            raw.driver_connection.execute("VACUUM")  # type: ignore[union-attr]
+        finally:
+            raw.close()

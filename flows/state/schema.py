@@ -1,4 +1,8 @@
-"""Tables of the state store (SQLAlchemy Core): the same schema on SQLite and PostgreSQL."""
+"""Tables of the state store (SQLAlchemy Core): the same schema on SQLite and PostgreSQL.
+
+Sized per lead (bench/e2e.py prints bytes per table and index): JSON a lead carries is PackedJSON
+(compressed with a dictionary of typical rows), timestamps are UtcTimestamp (8-byte integers on SQLite).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    DateTime,
     Float,
     Index,
     Integer,
@@ -20,6 +23,7 @@ from sqlalchemy import (
 )
 
 from flows.state.packing import PackedJSON
+from flows.state.timestamps import UtcTimestamp
 
 metadata = MetaData()
 
@@ -32,9 +36,9 @@ inbox = Table(
     Column("source", String(200), nullable=False),
     Column("partition", String(500), nullable=False, default=""),
     Column("source_record_id", String(500), nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", UtcTimestamp(), nullable=False),
     Column("cursor_value", Text),
-    Column("payload", PackedJSON, nullable=False),  # compressed: ~100 bytes for a CSV row
+    Column("payload", PackedJSON, nullable=False),  # compressed: ~60 bytes for a CSV row
     # pending -> processing -> done | dead ; spam / skipped / test are stored but never pushed.
     # Behaviour without lead data (tracking, e-mail engagement) is done once kept on its profile.
     Column("status", String(20), nullable=False, default="pending"),
@@ -42,8 +46,8 @@ inbox = Table(
     Column("last_error", Text),
     Column("lead_key", String(64)),
     Column("claimed_by", String(64)),
-    Column("lease_until", DateTime(timezone=True)),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("lease_until", UtcTimestamp()),
+    Column("updated_at", UtcTimestamp(), nullable=False),
     UniqueConstraint("source", "source_record_id", name="uq_inbox_source_record"),
 )
 Index("ix_inbox_status_id", inbox.c.status, inbox.c.id)
@@ -54,7 +58,7 @@ cursors = Table(
     Column("partition", String(500), primary_key=True),
     Column("value", Text, nullable=False),
     Column("version", Integer, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcTimestamp(), nullable=False),
 )
 
 # A source the vendor asked to wait longer than a run can (Meta's estimated_time_to_regain_access,
@@ -62,9 +66,9 @@ cursors = Table(
 source_pauses = Table(
     "source_pauses", metadata,
     Column("source", String(200), primary_key=True),
-    Column("until", DateTime(timezone=True), nullable=False),
+    Column("until", UtcTimestamp(), nullable=False),
     Column("reason", Text, nullable=False),  # redacted
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcTimestamp(), nullable=False),
 )
 
 dead_letters = Table(
@@ -80,8 +84,8 @@ dead_letters = Table(
     Column("message", Text, nullable=False),              # redacted
     Column("ruleset_version", String(100)),
     Column("status", String(20), nullable=False, default="open"),  # open | replayed | discarded
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcTimestamp(), nullable=False),
+    Column("updated_at", UtcTimestamp(), nullable=False),
 )
 Index("ix_dead_letters_status", dead_letters.c.status)
 
@@ -93,12 +97,12 @@ decisions = Table(
     Column("ruleset_version", String(100), nullable=False),
     Column("outcome", String(20), nullable=False),
     Column("crm_id", String(100)),
-    Column("decision", PackedJSON, nullable=False),  # compressed: ~300 bytes with the explanation
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("decision", PackedJSON, nullable=False),  # compressed: ~60 bytes with the explanation
+    Column("created_at", UtcTimestamp(), nullable=False),
     # What reports group by, kept beside the decision so they never re-parse payloads.
     Column("source", String(200)),
     Column("campaign", String(500)),
-    Column("received_at", DateTime(timezone=True)),
+    Column("received_at", UtcTimestamp()),
 )
 Index("ix_decisions_lead_key", decisions.c.lead_key)
 Index("ix_decisions_created_at", decisions.c.created_at)
@@ -108,7 +112,7 @@ rotation_state = Table(
     Column("name", String(100), primary_key=True),
     Column("state", JSON, nullable=False),
     Column("version", Integer, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcTimestamp(), nullable=False),
 )
 
 rotation_ledger = Table(
@@ -119,8 +123,8 @@ rotation_ledger = Table(
     Column("team", String(200)),
     Column("owner", String(320)),
     Column("method", String(50), nullable=False),
-    Column("skipped", JSON, nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("skipped", PackedJSON, nullable=False),
+    Column("at", UtcTimestamp(), nullable=False),
     # The routing rule and reason of the turn, so a lead pinned after a crash still explains its route.
     Column("rule_id", String(200)),
     Column("reason", Text),
@@ -134,8 +138,8 @@ runs = Table(
     Column("host", String(255), nullable=False),
     Column("pid", Integer, nullable=False),
     Column("status", String(20), nullable=False),  # running | completed | failed | stopped
-    Column("started_at", DateTime(timezone=True), nullable=False),
-    Column("finished_at", DateTime(timezone=True)),
+    Column("started_at", UtcTimestamp(), nullable=False),
+    Column("finished_at", UtcTimestamp()),
     Column("metrics", JSON, nullable=False),
     Column("error", Text),
 )
@@ -148,22 +152,22 @@ profiles = Table(
     Column("id", _Id, primary_key=True, autoincrement=True),
     Column("lead_key", String(64), nullable=False),  # the key CRM writes upsert on; survives merges
     Column("has_lead_data", Boolean, nullable=False),  # a submission (form, CSV, IMAP, CRM) was seen
-    Column("fit", JSON),  # the merged Lead's facts, without events (compact JSON)
+    Column("fit", PackedJSON),  # the merged Lead's facts, without events (compact JSON)
     Column("score", Float),
     Column("grade", String(1)),
     Column("qualification", String(12)),
     Column("stage", String(12)),
-    Column("stage_since", DateTime(timezone=True)),
+    Column("stage_since", UtcTimestamp()),
     Column("owner", String(320)),
-    Column("lists", JSON),
+    Column("lists", PackedJSON),
     Column("crm_id", String(100)),
     Column("worked", Boolean, nullable=False),
-    Column("mql_at", DateTime(timezone=True)),
-    Column("last_activity_at", DateTime(timezone=True)),
-    Column("next_rescore_at", DateTime(timezone=True)),
+    Column("mql_at", UtcTimestamp()),
+    Column("last_activity_at", UtcTimestamp()),
+    Column("next_rescore_at", UtcTimestamp()),
     Column("ruleset_version", String(100)),
     Column("compacted", JSON),  # event type -> count of events older than the kept history
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcTimestamp(), nullable=False),
     UniqueConstraint("lead_key", name="uq_profiles_lead_key"),
 )
 Index("ix_profiles_next_rescore_at", profiles.c.next_rescore_at)
@@ -195,7 +199,7 @@ profile_transitions = Table(
     Column("profile_id", BigInteger, nullable=False),
     Column("from_stage", String(12)),
     Column("to_stage", String(12), nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcTimestamp(), nullable=False),
     Column("cause", Text, nullable=False),
 )
 Index("ix_profile_transitions_profile_id", profile_transitions.c.profile_id)
@@ -207,7 +211,7 @@ profile_merges = Table(
     Column("merged_profile_id", BigInteger, nullable=False),
     Column("merged_lead_key", String(64), nullable=False),
     Column("reason", Text, nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcTimestamp(), nullable=False),
 )
 Index("ix_profile_merges_profile_id", profile_merges.c.profile_id)
 # Lifecycle follow-through (issue 13): hand-offs with their SLA clock, the outbox of tasks and
@@ -220,17 +224,17 @@ handoffs = Table(
     Column("owner", String(320), nullable=False),
     Column("team", String(200)),
     Column("crm_id", String(100)),
-    Column("at", DateTime(timezone=True), nullable=False),
-    Column("payload", JSON, nullable=False),                  # the Handoff record
+    Column("at", UtcTimestamp(), nullable=False),
+    Column("payload", PackedJSON, nullable=False),            # the Handoff record
     Column("sla_id", String(100)),
-    Column("due_at", DateTime(timezone=True)),
+    Column("due_at", UtcTimestamp()),
     Column("initial_status", String(255)),                    # CRM status at hand-off: "touched" = moved off it
     Column("status", String(20), nullable=False),             # open | touched | rerouted | closed
     Column("escalation_level", Integer, nullable=False, default=0),  # 0 none, 1 reminded, 2 team lead told
     Column("reroutes", Integer, nullable=False, default=0),   # re-routes of this lead before this hand-off
-    Column("touched_at", DateTime(timezone=True)),
+    Column("touched_at", UtcTimestamp()),
     Column("first_touch_seconds", Integer),                   # hand-off -> first touch, for reports
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", UtcTimestamp(), nullable=False),
 )
 Index("ix_handoffs_lead_key", handoffs.c.lead_key)
 Index("ix_handoffs_status_due", handoffs.c.status, handoffs.c.due_at)
@@ -243,15 +247,15 @@ outbox = Table(
     Column("channel", String(20), nullable=False),            # task | notify | email | slack
     Column("recipient", String(320), nullable=False, default=""),
     Column("purpose", String(20), nullable=False),            # handoff | reminder | escalation
-    Column("payload", JSON, nullable=False),
+    Column("payload", PackedJSON, nullable=False),
     Column("status", String(20), nullable=False),             # pending | sending | sent | dead | skipped
     Column("attempts", Integer, nullable=False, default=0),
-    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("next_attempt_at", UtcTimestamp(), nullable=False),
     Column("external_id", String(100)),
     Column("last_error", Text),                               # redacted
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Column("sent_at", DateTime(timezone=True)),
+    Column("created_at", UtcTimestamp(), nullable=False),
+    Column("updated_at", UtcTimestamp(), nullable=False),
+    Column("sent_at", UtcTimestamp()),
     UniqueConstraint("key", name="uq_outbox_key"),
 )
 Index("ix_outbox_status_next", outbox.c.status, outbox.c.next_attempt_at)
@@ -261,8 +265,8 @@ nurture_cadence = Table(
     "nurture_cadence", metadata,
     Column("lead_key", String(64), primary_key=True),
     Column("owner", String(320), nullable=False),
-    Column("payload", JSON, nullable=False),                  # Handoff template for the next check-in
-    Column("next_due_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("payload", PackedJSON, nullable=False),            # Handoff template for the next check-in
+    Column("next_due_at", UtcTimestamp(), nullable=False),
+    Column("updated_at", UtcTimestamp(), nullable=False),
 )
 Index("ix_nurture_cadence_next_due", nurture_cadence.c.next_due_at)

@@ -538,3 +538,22 @@ def test_standalone_entry_point() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=5)
+
+
+def test_an_and_filter_narrows_by_its_most_selective_index(emu: SalesforceEmulator, sf: Client) -> None:
+    """Membership look-ups (`CampaignId = X AND LeadId IN (...)`) cost what they return, not the campaign's size."""
+    from tests.emulators.salesforce.query_eval import Executor
+    from tests.emulators.salesforce.soql import parse
+
+    campaign = emu.org.add_campaign("Nurture")
+    leads = [emu.org.add_record("Lead", {"LastName": f"L{i}", "Company": "C"}) for i in range(3000)]
+    for lead_id in leads:
+        emu.org.add_record("CampaignMember", {"CampaignId": campaign, "LeadId": lead_id, "Status": "Sent"})
+    soql = format_soql("SELECT Id, LeadId FROM CampaignMember WHERE CampaignId = {} AND LeadId IN {}",
+                       campaign, leads[5:7])
+    assert sorted(r["LeadId"] for r in sf.query(soql)["records"]) == sorted(leads[5:7])
+    query = parse(soql)
+    executor = Executor(emu.org, emu.api_version)
+    spec = emu.org.sobject("CampaignMember")
+    assert query.where is not None and spec is not None
+    assert len(executor.candidates(spec, query.where) or ()) == 2  # not the 3,000 members of the campaign

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -53,7 +54,7 @@ def test_packed_payload_survives_dead_letter_and_replay(store_url: str) -> None:
                                     "decision": DECISION}])
     with store.engine.connect() as conn:
         stored = conn.execute(text("SELECT payload FROM inbox")).scalar_one()
-    assert bytes(stored)[:1] == b"\x01"  # compressed in the database, not JSON text
+    assert bytes(stored)[:1] == b"\x02"  # compressed (dictionary 2) in the database, not JSON text
     assert store.replay_dead_letters() == 1
     [again] = store.claim_batch("run2", 10, timedelta(minutes=5))
     assert again.raw.payload == PAYLOAD
@@ -129,3 +130,20 @@ def test_prune_command_dry_run_then_yes(demo_config: Path) -> None:
     done = leadsync("prune", "--older-than", "0d", "--yes", "--config", str(demo_config))
     assert "deleted" in done.stdout and "inbox rows" in done.stdout
     assert leadsync("prune", "--older-than", "soon", "--config", str(demo_config)).returncode == 2
+
+
+def test_prune_gives_the_space_back_on_sqlite(tmp_path: Path) -> None:
+    database = tmp_path / "state.db"
+    store = _store(f"sqlite:///{database}")
+    then = datetime.now(UTC) - timedelta(days=200)
+    with store.engine.begin() as conn:
+        conn.execute(insert(inbox), [{"source": "csv:old", "partition": "", "source_record_id": str(i),
+                                      "received_at": then, "payload": {"row": {"Notes": secrets.token_hex(300)}},
+                                      "status": "done", "attempts": 1, "updated_at": then} for i in range(3000)])
+    store.dispose()
+    full = database.stat().st_size
+    assert store.prune(datetime.now(UTC) - timedelta(days=180), apply=True)["inbox rows"] == 3000
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA freelist_count").scalar() == 0
+    store.dispose()
+    assert database.stat().st_size < full / 4  # the deleted rows' pages went back to the file system

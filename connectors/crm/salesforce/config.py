@@ -27,7 +27,9 @@ class SalesforceConfig(BaseModel):
     bulk_batch_size: int = Field(default=10_000, ge=201, le=10_000, description="When the inbox holds at least "
                                  "bulk_threshold leads at the start of a run, process batches of this many, so each "
                                  "batch's writes go through Bulk API 2.0 (a backlog, not only a big batch).")
-    bulk_poll_seconds: int = Field(default=5, ge=0, description="First wait before polling a Bulk 2.0 job.")
+    # 0 by default: a fixed first wait of 5 s cost 5 s per job (95 s of 100k leads) even when the job was done.
+    bulk_poll_seconds: int = Field(default=0, ge=0, description="First wait before polling a Bulk 2.0 job; 0 polls "
+                                   "at once, then backs off to one poll every ~3 s.")
     max_quota_share: float = Field(default=0.8, gt=0, le=1, description="Stop the run cleanly once the org's "
                                    "rolling 24 h API use reaches this share of its allocation (leads stay queued).")
     request_timeout: float = Field(default=60.0, gt=0, description="Seconds before one HTTP call counts as failed.")

@@ -11,7 +11,7 @@ from typing import Any
 from tests.emulators.salesforce.ids import normalise_id, sobject_of
 from tests.emulators.salesforce.schema import NAME_FIELDS, TEXT_TYPES, FieldSpec, SObjectSpec
 from tests.emulators.salesforce.soql import BoolOp, Compare, Literal, Query, SoqlError, malformed, parse_datetime
-from tests.emulators.salesforce.state import Org
+from tests.emulators.salesforce.state import Org, Table
 
 Row = dict[str, Any]
 
@@ -132,16 +132,38 @@ class Executor:
     def candidates(self, spec: SObjectSpec, cond: Compare | BoolOp) -> set[str] | None:
         """Ids that can match, from the org's indexes, or None when the filter needs a scan.
 
-        Equality and IN on a text or id field use the index; AND takes any indexed part, OR needs
-        every part indexed. The full filter still runs on the candidates, so this only narrows.
+        Equality and IN on a text or id field use the index; AND takes its most selective indexed part
+        (counted in the index before any id is listed: `CampaignId = X AND LeadId IN (...)` must not list
+        every member of the campaign), OR needs every part indexed. The full filter still runs on the
+        candidates, so this only narrows.
         """
         if isinstance(cond, BoolOp):
-            if cond.op == "not":
-                return None
-            parts = [self.candidates(spec, p) for p in cond.parts]
             if cond.op == "and":
-                return next((p for p in parts if p is not None), None)
+                sized = [(size, p) for p in cond.parts if (size := self.estimate(spec, p)) is not None]
+                return self.candidates(spec, min(sized, key=lambda pair: pair[0])[1]) if sized else None
+            parts = [self.candidates(spec, p) for p in cond.parts] if cond.op == "or" else [None]
             return None if any(p is None for p in parts) else set().union(*[p for p in parts if p is not None])
+        indexed = self._indexed(spec, cond)
+        if indexed is None:
+            return None
+        table, field, values = indexed
+        return {record_id for v in values for record_id in table.ids(field, v)}
+
+    def estimate(self, spec: SObjectSpec, cond: Compare | BoolOp) -> int | None:
+        """How many ids `candidates` would give (None: a scan), from the index sizes alone."""
+        if isinstance(cond, BoolOp):
+            sizes = [self.estimate(spec, p) for p in cond.parts] if cond.op != "not" else [None]
+            known = [s for s in sizes if s is not None]
+            if cond.op == "and":
+                return min(known) if known else None
+            return None if len(known) < len(sizes) else sum(known)
+        indexed = self._indexed(spec, cond)
+        if indexed is None:
+            return None
+        table, field, values = indexed
+        return sum(table.count(field, v) for v in values)
+
+    def _indexed(self, spec: SObjectSpec, cond: Compare) -> tuple[Table, str, list[Any]] | None:
         if cond.op not in ("=", "in") or cond.like is not None:
             return None
         path = self.resolve(spec, cond.path)
@@ -151,8 +173,7 @@ class Executor:
         values = [_literal_for(path.field, lit) for lit in literals]
         if any(v is None for v in values):
             return None
-        table = self.org.records[spec.name]
-        return {record_id for v in values for record_id in table.ids(path.field.name, v)}
+        return self.org.records[spec.name], path.field.name, values
 
     def run(self, query: Query, include_deleted: bool = False) -> tuple[int, list[Row]]:
         spec = self.org.sobject(query.sobject)

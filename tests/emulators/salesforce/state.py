@@ -45,6 +45,10 @@ class Table(dict[str, dict[str, Any]]):
         """Ids whose `field` files under `value`, in insertion order."""
         return list(self._index(field).get(index_key(value), ()))
 
+    def count(self, field: str, value: Any) -> int:
+        """How many ids `ids` would give, without listing them."""
+        return len(self._index(field).get(index_key(value), ()))
+
     def rows_in_order(self, ids: Iterable[str]) -> list[dict[str, Any]]:
         return [self[i] for i in sorted(set(ids), key=self._position.__getitem__) if i in self]
 
