@@ -28,12 +28,13 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     create_engine,
-    delete,
     event,
     insert,
     or_,
     select,
 )
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.schema import CreateIndex, CreateTable
 
 from connectors.crm.base import LOGICAL_FIELDS
 from connectors.crm.local_writes import apply_changes
@@ -125,22 +126,29 @@ class LocalCrmSink:
         Path(config.path).parent.mkdir(parents=True, exist_ok=True)
         self.engine = create_engine(f"sqlite:///{config.path}", connect_args={"timeout": 30})
         event.listen(self.engine, "connect", _write_ahead_log)
-        _meta.create_all(self.engine)
-        self._add_new_columns()
-        for index in _INDEXES:  # create_all adds indexes only to the tables it creates
-            index.create(self.engine, checkfirst=True)
+        self._create_schema()
         self._seed()
         self._mapped = set(config.mapping.resolved("local"))
         self.write_calls = 0
 
-    def _add_new_columns(self) -> None:
-        """A CRM file made by an older version lacks the logical fields added since (e.g. mobile_phone)."""
-        with self.engine.begin() as conn:
+    def _create_schema(self) -> None:
+        """Tables, indexes and the logical fields added since a CRM file was made (e.g. mobile_phone).
+
+        Two workers may open a new CRM file at once: each statement is IF NOT EXISTS, and the column
+        check and ALTERs run under SQLite's write lock (BEGIN IMMEDIATE), so the second one finds the work done.
+        """
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            for table in _meta.sorted_tables:
+                conn.execute(CreateTable(table, if_not_exists=True))
+            for index in _INDEXES:
+                conn.execute(CreateIndex(index, if_not_exists=True))
             existing = {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(crm_leads)")}
             for column in _leads.columns:
                 if column.name not in existing:
                     kind = column.type.compile(dialect=self.engine.dialect)
                     conn.exec_driver_sql(f'ALTER TABLE crm_leads ADD COLUMN "{column.name}" {kind}')
+            conn.exec_driver_sql("COMMIT")
 
     def _seed(self) -> None:
         """Make the configured users, queues and accounts exist (config is the roster's source).
@@ -158,17 +166,21 @@ class LocalCrmSink:
         stale_accounts = [d for d, v in accounts.items() if have_accounts.get(d) != v]
         if not (stale_users or new_queues or stale_accounts):
             return
+        # Upserts: another worker opening the same CRM file at the same moment may have written them first.
         with self.engine.begin() as conn:
             if stale_users:
-                conn.execute(delete(_users).where(_users.c.email.in_(stale_users)))
-                conn.execute(insert(_users), [{"email": e, "name": users[e][0], "active": users[e][1]}
-                                              for e in stale_users])
+                stmt = sqlite_insert(_users)
+                conn.execute(stmt.on_conflict_do_update(index_elements=["email"], set_={
+                    "name": stmt.excluded.name, "active": stmt.excluded.active}),
+                    [{"email": e, "name": users[e][0], "active": users[e][1]} for e in stale_users])
             if new_queues:
-                conn.execute(insert(_queues), [{"name": q} for q in new_queues])
+                conn.execute(sqlite_insert(_queues).on_conflict_do_nothing(index_elements=["name"]),
+                             [{"name": q} for q in new_queues])
             if stale_accounts:
-                conn.execute(delete(_accounts).where(_accounts.c.domain.in_(stale_accounts)))
-                conn.execute(insert(_accounts), [{"domain": d, "name": accounts[d][0], "owner": accounts[d][1]}
-                                                 for d in stale_accounts])
+                stmt = sqlite_insert(_accounts)
+                conn.execute(stmt.on_conflict_do_update(index_elements=["domain"], set_={
+                    "name": stmt.excluded.name, "owner": stmt.excluded.owner}),
+                    [{"domain": d, "name": accounts[d][0], "owner": accounts[d][1]} for d in stale_accounts])
 
     def mapped_fields(self) -> Collection[str]:
         return self._mapped

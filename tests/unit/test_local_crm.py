@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import event
@@ -112,3 +115,24 @@ def test_writes_and_lookups_are_a_few_statements_per_batch_not_per_lead(crm: Loc
     after = crm.lookup([lead("b-7", None)])["b-7"]
     assert (after.fields["status"], after.lists) == ("Working", ["M"])
     assert len(crm.all_leads()) == 300
+
+
+def _open_at_the_barrier(path: str, barrier: Any) -> int:
+    config = LocalCrmConfig(path=path, users=[LocalUser(email="alice@ourco.example")], queues=["Unassigned Leads"],
+                            accounts=[LocalAccount(domain="bigco.com", owner="alice@ourco.example")])
+    barrier.wait()
+    sink = LocalCrmSink(config)
+    try:
+        return len(sink.all_leads())
+    finally:
+        sink.engine.dispose()
+
+
+def test_workers_opening_a_new_crm_file_at_the_same_moment_all_succeed(tmp_path: Path) -> None:
+    # Two Prefect workers starting together once failed here: both read "no queue yet", both inserted it.
+    workers = 6
+    with multiprocessing.Manager() as manager, ProcessPoolExecutor(workers) as pool:
+        for round_ in range(4):
+            barrier = manager.Barrier(workers)
+            path = str(tmp_path / f"crm-{round_}.db")
+            assert list(pool.map(_open_at_the_barrier, [path] * workers, [barrier] * workers)) == [0] * workers
