@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import itertools
 import os
 import random
 import resource
@@ -41,6 +42,7 @@ from flows.state import StateStore
 from flows.state.profiles import RETENTION
 from flows.state.schema import profile_events, profiles
 from rules import DecisionContext, Ruleset, load_ruleset
+from rules.trusted import trusted
 
 REPO = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 12, 1, 6, tzinfo=UTC)
@@ -51,8 +53,8 @@ INDUSTRIES = ["Software", "Logistics", "Retail", "Robotics", "Financial Services
 
 
 def rss_mb() -> float:
-    """Peak RSS so far."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak RSS so far (the kernel's high-water mark can lag the current figure by a few pages)."""
+    return max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, current_rss_mb())
 
 
 def current_rss_mb() -> float:
@@ -95,17 +97,28 @@ def submissions(start: int, stop: int, rng: random.Random) -> list[Lead]:
 
 
 def event_batches(n_profiles: int, n_events: int, batch: int, rng: random.Random) -> Iterator[list[Lead]]:
+    """Batches of engagement events of random known people, as a tracking source delivers them.
+
+    Ten million events are input, not the store's work: each event (and each person's lead) is filled
+    with `rules.trusted` from one validated model's values with its own, ~5x cheaper than validating.
+    """
     kinds, weights = zip(*EVENT_MIX, strict=True)
+    cumulative = list(itertools.accumulate(weights))
+    event = Event.model_validate({"type": kinds[0], "at": NOW, "event_id": "ev"})
+    person = Lead.model_validate({"lead_key": lead_key_for(email(0), "", ""), "source": "tracking:web",
+                                  "source_record_id": "t", "received_at": NOW, "email": email(0),
+                                  "events": [event], "events_only": True})
+    set_event = event.model_fields_set | {"type", "at", "event_id"}
+    set_person = person.model_fields_set
     for start in range(0, n_events, batch):
         size = min(batch, n_events - start)
         people: dict[int, list[Event]] = {}
         for n in range(start, start + size):
-            at = NOW - timedelta(seconds=rng.randrange(SPAN_DAYS * 86400))
-            people.setdefault(rng.randrange(n_profiles), []).append(Event.model_validate(
-                {"type": rng.choices(kinds, weights)[0], "at": at, "event_id": f"ev{n}"}))
-        yield [Lead.model_validate({"lead_key": lead_key_for(email(i), "", ""), "source": "tracking:web",
-                                    "source_record_id": f"t{start}-{i}", "received_at": NOW, "email": email(i),
-                                    "events": events, "events_only": True})
+            values = {**event.__dict__, "type": rng.choices(kinds, cum_weights=cumulative)[0], "event_id": f"ev{n}",
+                      "at": NOW - timedelta(seconds=rng.randrange(SPAN_DAYS * 86400))}
+            people.setdefault(rng.randrange(n_profiles), []).append(trusted(Event, values, set_event))
+        yield [trusted(Lead, {**person.__dict__, "lead_key": lead_key_for(email(i), "", ""), "email": email(i),
+                              "source_record_id": f"t{start}-{i}", "events": events}, set_person)
                for i, events in people.items()]
 
 
@@ -195,6 +208,10 @@ def main() -> None:
     count, clock = decide_pass(store, ruleset, "due", tomorrow, 5_000)
     print(f"daily re-score pass: {count:,} due of {n_profiles:,} profiles (index said {due:,}) at "
           f"{count / max(clock.wall, 1e-9):,.0f} profiles/s ({clock})   target <= 60 s for 1M profiles", flush=True)
+    if n_profiles < 1_000_000 and count:  # the same share due, at the same rate per due profile
+        scaled = 1_000_000 / n_profiles
+        print(f"  at 1M profiles that would be ~{count * scaled:,.0f} due: ~{clock.wall * scaled:.0f} s wall, "
+              f"~{clock.cpu * scaled:.0f} s CPU", flush=True)
     profile_bytes = table_bytes(store, ["profiles", "profile_identities"])
     event_bytes = table_bytes(store, ["profile_events"])
     print(f"store: {profile_bytes / n_profiles:,.0f} B per profile (target <= 1,024)   "
