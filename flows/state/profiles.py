@@ -16,7 +16,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, Connection, Engine, bindparam, case, delete, func, insert, or_, select, text, update
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Engine,
+    Select,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 
 from connectors.identity import Identity, Person, identities_of, resolve
 from connectors.records import Lead
@@ -242,32 +256,39 @@ class ProfileStore:
 
     # re-scoring -----------------------------------------------------------------------------------
 
+    def due_query(self, now: datetime, limit: int) -> Select[Any]:
+        """The profiles whose re-score time has passed, soonest first: a walk of ix_profiles_next_rescore_at."""
+        return select(profiles.c.id, profiles.c.has_lead_data, profiles.c.last_activity_at).where(
+            profiles.c.next_rescore_at <= now).order_by(profiles.c.next_rescore_at).limit(limit)
+
     def claim_due_profiles(self, now: datetime, limit: int, lease: timedelta, keep_days: int,
                            retention: timedelta) -> list[Profile]:
         """Profiles whose next re-score time has passed (found by index), leased to this caller.
 
         Profiles without lead data (anonymous or engagement-only people who never identified) that
         are due and idle longer than `retention` are deleted here, with their events and identities.
+        A batch is a few statements whatever its size (the daily pass claims tens of thousands).
         """
         with self.engine.begin() as conn:
-            query = select(profiles.c.id, profiles.c.has_lead_data, profiles.c.last_activity_at).where(
-                profiles.c.next_rescore_at <= now).order_by(profiles.c.next_rescore_at).limit(limit)
+            query = self.due_query(now, limit)
             if conn.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             rows = conn.execute(query).fetchall()
-            stale = [r.id for r in rows if not r.has_lead_data and
-                     (as_utc(r.last_activity_at) or now) <= now - retention]
+            idle = {r.id: as_utc(r.last_activity_at) or now for r in rows if not r.has_lead_data}
+            stale = [pid for pid, active in idle.items() if active <= now - retention]
             if stale:
                 self._delete_profiles(conn, stale)
-            waiting = [r.id for r in rows if not r.has_lead_data and r.id not in set(stale)]
-            for r in rows:
-                if r.id in waiting:
-                    conn.execute(update(profiles).where(profiles.c.id == r.id).values(
-                        next_rescore_at=(as_utc(r.last_activity_at) or now) + retention))
+            waiting = [{"pid": pid, "v_at": active + retention} for pid, active in idle.items()
+                       if active > now - retention]
+            if waiting:  # not yet: due again when their retention ends
+                conn.execute(update(profiles).where(profiles.c.id == bindparam("pid")).values(
+                    next_rescore_at=bindparam("v_at")), waiting)
             due = [r.id for r in rows if r.has_lead_data]
             if not due:
                 return []
-            conn.execute(update(profiles).where(profiles.c.id.in_(due)).values(next_rescore_at=now + lease))
+            for start in range(0, len(due), CHUNK):
+                conn.execute(update(profiles).where(profiles.c.id.in_(due[start:start + CHUNK]))
+                             .values(next_rescore_at=now + lease))
             return list(load_profiles(conn, due, now, keep_days).values())
 
     def _delete_profiles(self, conn: Connection, ids: list[int]) -> None:
