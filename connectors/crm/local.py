@@ -42,6 +42,7 @@ from connectors.crm.mapping import FieldMapping
 from connectors.errors import ConfigError
 from connectors.records import ChangeKind, CrmChange, CrmRecord, Lead, OutcomeStatus, RecordOutcome
 from connectors.sources.crm_unrouted import UnroutedRecord
+from connectors.sqlite_wal import switch_to_wal
 
 LOOKUP_CHUNK = 500
 
@@ -102,9 +103,10 @@ def _write_ahead_log(dbapi_connection: Any, _record: Any) -> None:
     # power cut can lose the state store's "done" (the lead is looked up and updated again, never created
     # twice) but never a CRM write the state store already recorded.
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    switch_to_wal(cursor)
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
+
 
 
 def _domain(email: str | None) -> str | None:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 
 from connectors.errors import FatalError
 from connectors.redaction import redact
+from connectors.sqlite_wal import switch_to_wal
 
 
 def utcnow() -> datetime:
@@ -56,7 +57,7 @@ def _configure_sqlite(engine: Engine) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        switch_to_wal(cursor)  # several processes may open a new state store at once
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         # 64 MiB of page cache (SQLite's default is 2 MiB): the interior pages of the profile and
