@@ -63,8 +63,6 @@ def _memoise_domain_check() -> None:
         module.validate_email_domain_name = lru_cache(maxsize=4096)(check)
 
 
-
-
 # The validation libraries are imported on the first lead, not with this module: every run imports it
 # (through the source and CRM modules), and e-mail, phone and name parsing cost ~0.1 s of start-up.
 @lru_cache(maxsize=1)

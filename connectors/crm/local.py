@@ -108,7 +108,6 @@ def _write_ahead_log(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-
 def _domain(email: str | None) -> str | None:
     return email.rsplit("@", 1)[1] if email and "@" in email else None
 

@@ -2,8 +2,9 @@
 
 Each library below costs tens of milliseconds to import and is needed only by a feature the demo
 config does not use (Prefect for tracked runs, httpx for HTTP sources and Slack, the PostgreSQL
-dialect for a PostgreSQL store, ...). The run happens in a fresh interpreter, twice: the first run
-fills the inbox and the CRM, the second is the empty run `bench/startup.py` times.
+dialect for a PostgreSQL store, ...). Each run happens in a fresh interpreter: the first creates the
+store (Alembic is imported only then), the second decides a new lead, the third is the empty run
+`bench/startup.py` times.
 """
 
 from __future__ import annotations
