@@ -126,11 +126,20 @@ def load_profiles(conn: Connection, ids: Iterable[int], now: datetime, keep_days
         for row in conn.execute(select(profiles).where(profiles.c.id.in_(chunk))):
             found[row.id] = _profile(row)
         old: dict[int, Counter[str]] = {}
+        newest: dict[int, int] = {}
         for row in conn.execute(select(profile_events).where(profile_events.c.profile_id.in_(chunk))):
+            if row.at > newest.get(row.profile_id, -1 << 62):
+                newest[row.profile_id] = row.at
             if row.at < horizon:
                 old.setdefault(row.profile_id, Counter())[row.type] += 1
             elif row.profile_id in found:
                 found[row.profile_id].events.append(event_of(row))
+        for pid, at in newest.items():  # appends of events leave the profile row alone: the events say
+            if pid in found:
+                state = found[pid].state
+                moment = datetime.fromtimestamp(at, UTC)
+                if state.last_activity_at is None or moment > state.last_activity_at:
+                    state.last_activity_at = moment
         if old:
             _compact(conn, found, old, horizon)
     return found
@@ -143,8 +152,11 @@ def _compact(conn: Connection, found: dict[int, Profile], old: dict[int, Counter
         counts.update(old[pid])
         found[pid].state.compacted_event_counts = dict(counts)
     conn.execute(delete(profile_events).where(profile_events.c.profile_id.in_(ids), profile_events.c.at < horizon))
-    conn.execute(update(profiles).where(profiles.c.id == bindparam("pid")).values(compacted=bindparam("v_counts")),
-                 [{"pid": pid, "v_counts": found[pid].state.compacted_event_counts} for pid in ids])
+    # the last activity moves into the row with them: the compacted events no longer say when it was
+    conn.execute(update(profiles).where(profiles.c.id == bindparam("pid")).values(
+        compacted=bindparam("v_counts"), last_activity_at=bindparam("v_active")),
+        [{"pid": pid, "v_counts": found[pid].state.compacted_event_counts,
+          "v_active": found[pid].state.last_activity_at} for pid in ids])
 
 
 def _profile(row: Any) -> Profile:

@@ -26,7 +26,6 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    or_,
     select,
     text,
     update,
@@ -99,29 +98,21 @@ class ProfileStore:
                         profile_of[i] = int(person.profile_id or 0)
             for i, pid in direct.items():
                 profile_of[i] = moved.get(pid, pid)
-            self._append_events(conn, {i: profile_of[i] for i in direct}, leads, now)
+            self._append_events(conn, {i: profile_of[i] for i in direct}, leads)
             found = load_profiles(conn, set(profile_of), now, keep_days) if load else {}
         return Attached(profiles=found, profile_of=profile_of)
 
-    def _append_events(self, conn: Connection, targets: dict[int, int], leads: Sequence[Lead],
-                       now: datetime) -> None:
-        """Events of known people: rows in one executemany, last activity moved forward in another."""
-        insert_events(conn, _insert(self.engine), [event_row(pid, e) for i, pid in targets.items()
-                                                   for e in leads[i].events])
-        latest: dict[int, datetime] = {}
-        for i, pid in targets.items():
-            for event in leads[i].events:
-                if pid not in latest or event.at > latest[pid]:
-                    latest[pid] = event.at
-        if latest:
-            active = profiles.c.last_activity_at
-            when = bindparam("v_at", type_=active.type)
-            keep_until = bindparam("v_keep", type_=active.type)
-            conn.execute(update(profiles).where(profiles.c.id == bindparam("pid")).values(
-                last_activity_at=case((or_(active.is_(None), active < when), when), else_=active),
-                next_rescore_at=case((profiles.c.has_lead_data, profiles.c.next_rescore_at), else_=keep_until)),
-                [{"pid": pid, "v_at": at.astimezone(UTC), "v_keep": max(at, now) + RETENTION}
-                 for pid, at in latest.items()])
+    def _append_events(self, conn: Connection, targets: dict[int, int], leads: Sequence[Lead]) -> None:
+        """Events of known people: rows in one executemany, in key order, and nothing else.
+
+        The profile rows are left alone: a person's last activity is the later of the stored column
+        and their kept events (load_profiles, claim_due_profiles), so an event stream writes only
+        event pages. Rewriting each touched profile's row cost as much as the events themselves
+        once a million profiles no longer fit in the page cache.
+        """
+        rows = [event_row(pid, e) for i, pid in targets.items() for e in leads[i].events]
+        rows.sort(key=lambda row: (row["profile_id"], row["dedupe"]))  # neighbouring pages, one B-tree walk
+        insert_events(conn, _insert(self.engine), rows)
 
     def _lock_profiles(self, conn: Connection) -> None:
         if conn.dialect.name == "postgresql":
@@ -274,7 +265,8 @@ class ProfileStore:
             if conn.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             rows = conn.execute(query).fetchall()
-            idle = {r.id: as_utc(r.last_activity_at) or now for r in rows if not r.has_lead_data}
+            idle = self._last_activity(conn, {r.id: as_utc(r.last_activity_at) for r in rows if not r.has_lead_data},
+                                       now)
             stale = [pid for pid, active in idle.items() if active <= now - retention]
             if stale:
                 self._delete_profiles(conn, stale)
@@ -290,6 +282,20 @@ class ProfileStore:
                 conn.execute(update(profiles).where(profiles.c.id.in_(due[start:start + CHUNK]))
                              .values(next_rescore_at=now + lease))
             return list(load_profiles(conn, due, now, keep_days).values())
+
+    def _last_activity(self, conn: Connection, stored: dict[int, datetime | None],
+                       now: datetime) -> dict[int, datetime]:
+        """Each profile's last activity: its column or, when later, its newest stored event (appends of
+        known people's events do not touch the profile row); `now` for a profile with neither."""
+        latest = dict(stored)
+        ids, e = sorted(stored), profile_events.c
+        for start in range(0, len(ids), CHUNK):
+            for row in conn.execute(select(e.profile_id, func.max(e.at).label("at")).where(
+                    e.profile_id.in_(ids[start:start + CHUNK])).group_by(e.profile_id)):
+                newest = datetime.fromtimestamp(row.at, UTC)
+                known = latest.get(row.profile_id)
+                latest[row.profile_id] = newest if known is None or newest > known else known
+        return {pid: at or now for pid, at in latest.items()}
 
     def _delete_profiles(self, conn: Connection, ids: list[int]) -> None:
         for table, column in ((profile_events, profile_events.c.profile_id),

@@ -88,3 +88,41 @@ def test_an_import_batch_of_new_people_is_a_few_statements(store_url: str) -> No
     assert len(statements) <= 6 * chunks + 4, statements
     again = store.attach([_person(n, title="CTO") for n in range(1_200)], T0, 90, load=False)
     assert again.profile_of == attached.profile_of  # the re-import finds every one of them
+
+
+def test_events_of_known_people_write_event_rows_only_and_the_last_activity_comes_from_them(store_url: str) -> None:
+    store = _store(store_url)
+    known = store.attach([_person(n) for n in range(40)], T0, 90, load=False).profile_of
+    later = T0 + timedelta(days=3)
+    stream = [Lead.model_validate({
+        "source": "tracking:web", "source_record_id": f"t{n}", "received_at": later, "events_only": True,
+        "lead_key": lead_key_for(f"p{n}@co{n % 7}.example", "", ""), "email": f"p{n}@co{n % 7}.example",
+        "events": [Event(type="website_visit", at=later - timedelta(hours=n % 5), event_id=f"v{n}")]})
+        for n in range(40)]
+    statements = _statements(store.engine)
+    attached = store.attach(stream, later, 90, load=False)
+    assert attached.profile_of == known
+    writes = [s for s in statements if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+    # a million profiles do not fit the page cache: rewriting each one's row doubled an append's cost
+    assert [w.split()[2] for w in writes] == ["profile_events"], writes
+    assert {r["last_activity_at"] for r in store.profile_rows()} == {None}  # the row was left alone ...
+    profiles = {p.id: p for p in store.profiles_after(0, 100, later, 90)}
+    for n, pid in enumerate(known):  # ... its events say when the person was last active
+        assert profiles[pid].state.last_activity_at == later - timedelta(hours=n % 5)
+
+
+def test_compacted_events_leave_their_last_activity_in_the_profile_row(store_url: str) -> None:
+    store = _store(store_url)
+    [pid] = store.attach([_person(1, events=[Event(type="email_open", at=T0, event_id="o1")])], T0, 90,
+                         load=False).profile_of
+    store.attach([_person(1, events=[Event(type="email_click", at=T0 + timedelta(days=2), event_id="c1")],
+                          events_only=True)], T0 + timedelta(days=2), 90, load=False)
+    much_later = T0 + timedelta(days=200)  # both events are past the 90 days kept: folded into counts
+    [profile] = store.profiles_after(0, 10, much_later, 90)
+    assert profile.events == [] and profile.state.compacted_event_counts == {"email_open": 1, "email_click": 1}
+    assert profile.state.last_activity_at == T0 + timedelta(days=2)
+    assert store.count_profile_events(pid) == 0
+    [row] = store.profile_rows()
+    assert row["last_activity_at"].replace(tzinfo=UTC) == T0 + timedelta(days=2)  # kept where it is read later
+    [again] = store.profiles_after(0, 10, much_later, 90)
+    assert again.state.last_activity_at == T0 + timedelta(days=2)
