@@ -47,6 +47,7 @@ from flows.state.profile_rows import (
 from flows.state.schema import profile_events, profile_identities, profile_merges, profile_transitions, profiles
 
 PROFILE_LOCK_KEY = 0x6C732D70726F6631  # "ls-prof1"
+_SQLITE_IDENTITIES = "SELECT value, profile_id FROM profile_identities WHERE kind = ? AND value IN ({marks})"
 RETENTION = timedelta(days=90)
 """How long events of people who never identified (anonymous, engagement-only) wait for them: such a
 profile is due (and pruned by claim_due_profiles) this long after its last activity."""
@@ -135,8 +136,13 @@ class ProfileStore:
         for kind, values in by_kind.items():
             for start in range(0, len(values), CHUNK):
                 chunk = values[start:start + CHUNK]
-                for row in conn.execute(select(t.value, t.profile_id).where(t.kind == kind, t.value.in_(chunk))):
-                    found[Identity(kind, row.value)] = row.profile_id  # type: ignore[arg-type]
+                if conn.dialect.name == "sqlite":  # an event stream's hot path: no per-row processing
+                    rows = conn.exec_driver_sql(_SQLITE_IDENTITIES.format(marks=",".join("?" * len(chunk))),
+                                                (kind, *chunk)).fetchall()
+                else:
+                    rows = conn.execute(select(t.value, t.profile_id).where(t.kind == kind, t.value.in_(chunk))).all()
+                for value, profile_id in rows:
+                    found[Identity(kind, value)] = profile_id  # type: ignore[arg-type]
                 if kind == "lead_key":
                     for row in conn.execute(select(profiles.c.id, profiles.c.lead_key).where(
                             profiles.c.lead_key.in_(chunk))):
