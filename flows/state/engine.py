@@ -64,6 +64,13 @@ def _configure_sqlite(engine: Engine) -> None:
         # identity indexes of a million people fit, so a batch's look-ups and random inserts read
         # leaf pages only (at 100k profiles: a third of the bytes read, two thirds written per event).
         cursor.execute("PRAGMA cache_size=-65536")
+        # Checkpoint the WAL into the database file every ~200 MB of WAL, not SQLite's default 4 MB: a
+        # batch of 20,000 events of random people dirties ~80 MB of pages, and at the default every
+        # commit paid a checkpoint (copy back and two fsyncs): at 1M profiles and 9M events that was
+        # 14.5 of 47.7 s wall for 400,000 events (8,400/s), 18,800/s with this. The file is cut back to
+        # 64 MB after each checkpoint.
+        cursor.execute("PRAGMA wal_autocheckpoint=50000")
+        cursor.execute("PRAGMA journal_size_limit=67108864")
         cursor.close()
 
     @event.listens_for(engine, "begin")
