@@ -32,6 +32,10 @@ class SalesforceConfig(BaseModel):
                                    "at once, then backs off to one poll every ~3 s.")
     max_quota_share: float = Field(default=0.8, gt=0, le=1, description="Stop the run cleanly once the org's "
                                    "rolling 24 h API use reaches this share of its allocation (leads stay queued).")
+    concurrent_calls: int = Field(default=4, ge=1, le=10, description="Independent requests (bundled look-ups, "
+                                  "Collections writes, Bulk result files) in flight at once. Salesforce limits "
+                                  "only long-running (> 20 s) concurrent requests, to 25 per org; 1 sends one "
+                                  "after another.")
     request_timeout: float = Field(default=60.0, gt=0, description="Seconds before one HTTP call counts as failed.")
     campaign_member_status: str | None = Field(
         default=None, description="CampaignMember Status for nurture adds; empty: the campaign's default status.")

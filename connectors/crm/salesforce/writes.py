@@ -114,13 +114,16 @@ class Writer:
         results: dict[str, WriteResult] = {}
         for job in jobs:
             job_id = job["job_id"]
-            for row in _rows(self.client.call(lambda sf: _bulk_leads(sf).get_successful_records(job_id))):  # noqa: B023
+            successful, failed = self.client.concurrently([  # the two result files side by side
+                lambda: self.client.call(lambda sf: _bulk_leads(sf).get_successful_records(job_id)),  # noqa: B023
+                lambda: self.client.call(lambda sf: _bulk_leads(sf).get_failed_records(job_id))])  # noqa: B023
+            for row in _rows(successful):
                 write = by_id.get(row.get(id_column, ""))
                 if write is not None:
                     created = row.get("sf__Created", "false").lower() == "true"
                     results[write.ref] = WriteResult(OutcomeStatus.CREATED if created else OutcomeStatus.UPDATED,
                                                      record_id=row.get("sf__Id") or write.record_id)
-            for row in _rows(self.client.call(lambda sf: _bulk_leads(sf).get_failed_records(job_id))):  # noqa: B023
+            for row in _rows(failed):
                 write = by_id.get(row.get(id_column, ""))
                 if write is not None:
                     code, _, message = row.get("sf__Error", "ERROR").partition(":")

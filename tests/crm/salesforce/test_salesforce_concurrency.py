@@ -1,0 +1,78 @@
+"""Independent Salesforce calls go side by side (`concurrent_calls`), and every promise still holds.
+
+The emulator counts the requests it is answering at once (`max_in_flight`); a latency makes the overlap
+certain rather than lucky.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from connectors.crm.salesforce import composite
+from connectors.crm.salesforce.client import SalesforceBadRequest
+from connectors.crm.salesforce.composite import Sub, query_path
+from connectors.records import OutcomeStatus
+from tests.crm.salesforce.conftest import ALICE, decision, factory, lead, make_sink, sync
+from tests.emulators.salesforce import SalesforceEmulator
+
+
+def user_queries(count: int) -> list[Sub]:
+    return [Sub("GET", query_path(f"SELECT Id FROM User WHERE Email = '{ALICE}'")) for _ in range(count)]
+
+
+@pytest.mark.parametrize(("concurrent_calls", "most_at_once"), [(4, 3), (1, 1)])
+def test_composite_calls_of_one_bundle_wait_side_by_side(emulator: SalesforceEmulator, concurrent_calls: int,
+                                                         most_at_once: int) -> None:
+    sink = make_sink(emulator, concurrent_calls=concurrent_calls)
+    emulator.faults.latency = 0.05
+    emulator.max_in_flight = 0
+    results = composite.run(sink.client, user_queries(15))  # three Composite calls of five
+    assert [r.body["totalSize"] for r in results] == [1] * 15  # every answer, in order
+    assert emulator.calls["query_bundle"] == 3
+    assert emulator.max_in_flight == most_at_once
+
+
+def test_concurrent_collection_writes_create_each_lead_once(emulator: SalesforceEmulator) -> None:
+    sink = make_sink(emulator)
+    emulator.faults.latency = 0.05
+    emulator.max_in_flight = 0
+    count = 1_400  # seven Collections of 200: one Composite call of five, then two more side by side
+    statuses = sync(sink, [lead(i) for i in range(count)], [decision(i, lists=()) for i in range(count)])
+    assert statuses == [OutcomeStatus.CREATED] * count
+    keys = [r["Leadsync_Key__c"] for r in emulator.org.records["Lead"].values()]
+    assert sorted(keys) == sorted(f"k{i}" for i in range(count))
+    assert emulator.max_in_flight >= 2
+    # a repeated batch (a retry after a crash) finds every lead and writes nothing new
+    again = sync(sink, [lead(i) for i in range(count)], [decision(i, lists=()) for i in range(count)])
+    assert again == [OutcomeStatus.UNCHANGED] * count and len(emulator.org.records["Lead"]) == count
+
+
+def test_a_failed_call_is_raised_only_after_its_neighbours_have_finished(emulator: SalesforceEmulator) -> None:
+    sink = make_sink(emulator)
+    emulator.faults.timeout_seconds = 0.4  # two calls answer slowly (under the client's timeout) ...
+    emulator.faults.timeouts = 2
+    emulator.faults.statuses.append((400, "MALFORMED_QUERY"))  # ... the third is refused at once
+    with pytest.raises(SalesforceBadRequest, match="MALFORMED_QUERY"):
+        composite.run(sink.client, user_queries(15))
+    # nothing is still in flight behind the caller's error handling (it may record state next)
+    assert emulator.in_flight == 0
+    assert emulator.calls["query_bundle"] + emulator.calls["composite"] == 3
+
+
+def test_calls_that_expire_together_log_in_again_once(emulator: SalesforceEmulator) -> None:
+    logins = []
+    login = factory(emulator)
+
+    def counting_login():  # type: ignore[no-untyped-def]
+        logins.append(1)
+        return login()
+
+    sink = make_sink(emulator)
+    sink.client._factory = counting_login  # count the re-logins of this client
+    composite.run(sink.client, user_queries(1))
+    emulator.expire_sessions()
+    emulator.faults.latency = 0.05
+    before = len(logins)
+    results = composite.run(sink.client, user_queries(20))  # four calls, all refused with INVALID_SESSION_ID
+    assert [r.body["totalSize"] for r in results] == [1] * 20
+    assert len(logins) - before == 1
