@@ -70,7 +70,8 @@ class _Timed:
     """
 
     def __init__(self) -> None:
-        self.wall = self.cpu = 0.0
+        self.wall: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
 
     def wrap(self, owner: type, name: str) -> None:
         inner = getattr(owner, name)
@@ -80,8 +81,8 @@ class _Timed:
             try:
                 return inner(*args, **kwargs)
             finally:
-                self.wall += time.perf_counter() - wall
-                self.cpu += time.thread_time() - cpu
+                self.wall[name] = self.wall.get(name, 0.0) + time.perf_counter() - wall
+                self.cpu[name] = self.cpu.get(name, 0.0) + time.thread_time() - cpu
 
         setattr(owner, name, timed)
 
@@ -162,9 +163,11 @@ def main() -> None:
           + ", ".join(f"{k} {v}" for k, v in sorted(r["calls"].items(), key=lambda kv: -kv[1]) if v))
     print(f"  where the time goes: leadsync CPU {r['cpu']:.1f} s, emulator CPU {r['cpu_emulator']:.1f} s, "
           f"latency x calls {waiting:.1f} s")
-    print(f"  in the Salesforce connector (leadsync's main thread): {r['connector_wall']:.1f} s wall, "
-          f"{r['connector_cpu']:.1f} s of it CPU, {r['connector_wall'] - r['connector_cpu']:.1f} s waiting for "
-          "Salesforce (calls side by side count once)")
+    wall, cpu = sum(r["connector_wall"].values()), sum(r["connector_cpu"].values())
+    print(f"  in the Salesforce connector (leadsync's main thread): {wall:.1f} s wall, {cpu:.1f} s of it CPU, "
+          f"{wall - cpu:.1f} s waiting for Salesforce (calls side by side count once): "
+          + ", ".join(f"{name} {seconds:.1f}/{r['connector_cpu'][name]:.1f}"
+                      for name, seconds in sorted(r["connector_wall"].items(), key=lambda kv: -kv[1])))
     print(f"  load average (1 min) {r['load'][0][0]:.2f} before, {r['load'][1][0]:.2f} after "
           "(2 cores: above ~2, other work shares the CPU and wall time is noisy)")
 

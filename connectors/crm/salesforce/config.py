@@ -22,8 +22,9 @@ class SalesforceConfig(BaseModel):
     use_assignment_rules: bool = Field(
         default=False, description="Let the org's active lead assignment rule pick the owner (sends "
         "Sforce-Auto-Assign: TRUE). Default FALSE: leadsync's routing decides.")
-    bulk_threshold: int = Field(default=2000, ge=201, description="From this many lead writes in one batch on, use "
-                                "Bulk API 2.0 instead of sObject Collections (200 per call).")
+    bulk_threshold: int = Field(default=2000, ge=201, description="From this many lead creates (or lead updates) in "
+                                "one batch on, they go as one Bulk API 2.0 job instead of sObject Collections (200 "
+                                "per call); fewer go as Collections, beside the job.")
     bulk_batch_size: int = Field(default=10_000, ge=201, le=10_000, description="When the inbox holds at least "
                                  "bulk_threshold leads at the start of a run, process batches of this many, so each "
                                  "batch's writes go through Bulk API 2.0 (a backlog, not only a big batch).")

@@ -10,8 +10,9 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, cast
 
 from simple_salesforce.api import Salesforce
@@ -55,17 +56,31 @@ class Writer:
         self.headers = {"Sforce-Auto-Assign": "TRUE" if config.use_assignment_rules else "FALSE"}
 
     def write(self, creates: Sequence[Write], updates: Sequence[Write]) -> dict[str, WriteResult]:
-        results: dict[str, WriteResult] = {}
-        lead_writes = sum(1 for w in [*creates, *updates] if w.sobject == "Lead")
-        if lead_writes >= self.config.bulk_threshold and self.key_field:
-            results.update(self._bulk(creates, "upsert"))
-            results.update(self._bulk([u for u in updates if u.sobject == "Lead"], "update"))
-            updates = [u for u in updates if u.sobject != "Lead"]
-            creates = []
+        """Each Lead operation with at least bulk_threshold records is one Bulk 2.0 job; the rest go as
+        Collections. The job and the Collections touch different records, so they run side by side."""
+        jobs: list[tuple[list[Write], str]] = []
+        if self.key_field:
+            lead_updates = [u for u in updates if u.sobject == "Lead"]
+            for writes, operation in ((list(creates), "upsert"), (lead_updates, "update")):
+                if len(writes) >= self.config.bulk_threshold:
+                    jobs.append((writes, operation))
+            if any(operation == "upsert" for _, operation in jobs):
+                creates = []
+            if any(operation == "update" for _, operation in jobs):
+                updates = [u for u in updates if u.sobject != "Lead"]
         # sObject Collections of 200, bundled five to a Composite call (one API call per 1,000 records).
         chunks = [(creates[i:i + COLLECTION_LIMIT], True) for i in range(0, len(creates), COLLECTION_LIMIT)]
         chunks += [(updates[i:i + COLLECTION_LIMIT], False) for i in range(0, len(updates), COLLECTION_LIMIT)]
-        answers = composite.run(self.client, [self._collection(chunk, create=create) for chunk, create in chunks])
+        subs = [self._collection(chunk, create=create) for chunk, create in chunks]
+        calls: list[Callable[[], dict[str, WriteResult]]] = [
+            *(partial(self._bulk, writes, operation) for writes, operation in jobs),
+            lambda: self._collections_results(chunks, composite.run(self.client, subs))]
+        parts = self.client.concurrently(calls)
+        return {ref: result for part in parts for ref, result in part.items()}
+
+    def _collections_results(self, chunks: Sequence[tuple[Sequence[Write], bool]],
+                             answers: Sequence[SubResult]) -> dict[str, WriteResult]:
+        results: dict[str, WriteResult] = {}
         for (chunk, create), answer in zip(chunks, answers, strict=True):
             results.update(self._collection_results(chunk, answer, create=create))
         return results

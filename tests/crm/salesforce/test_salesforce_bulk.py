@@ -32,7 +32,9 @@ def test_bulk_upsert_then_update_with_per_record_results(emulator: SalesforceEmu
     assert all(o.crm_id == rows[o.lead_key][0] for o in outcomes if o.status is Created)
 
     again = sync_outcomes(sink, leads, [decision(i, owner=BOB, lists=()) for i in range(300)])  # a new owner
-    assert emulator.calls["bulk_create_job"] == 3  # the update job, and the upsert that retries k7
+    # 299 updates reach the threshold: one update job; the lone create that retries k7 goes as a Collection
+    assert emulator.calls["bulk_create_job"] == 2 and emulator.subrequests["composite_upsert"] == 0
+    assert emulator.calls["composite_upsert"] == 1
     assert [o.status for o in again].count(Updated) == 299 and again[7].status is Rejected
     owner = next(i for i, u in emulator.org.records["User"].items() if u["Email"] == BOB)
     assert {r["OwnerId"] for r in emulator.org.records["Lead"].values()} == {owner}

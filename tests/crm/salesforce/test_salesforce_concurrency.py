@@ -12,7 +12,7 @@ from connectors.crm.salesforce import composite
 from connectors.crm.salesforce.client import SalesforceBadRequest
 from connectors.crm.salesforce.composite import Sub, query_path
 from connectors.records import OutcomeStatus
-from tests.crm.salesforce.conftest import ALICE, decision, factory, lead, make_sink, sync
+from tests.crm.salesforce.conftest import ALICE, BOB, decision, factory, lead, make_sink, sync
 from tests.emulators.salesforce import SalesforceEmulator
 
 
@@ -76,3 +76,22 @@ def test_calls_that_expire_together_log_in_again_once(emulator: SalesforceEmulat
     results = composite.run(sink.client, user_queries(20))  # four calls, all refused with INVALID_SESSION_ID
     assert [r.body["totalSize"] for r in results] == [1] * 20
     assert len(logins) - before == 1
+
+
+def test_a_bulk_job_and_the_collections_beside_it_run_side_by_side(emulator: SalesforceEmulator) -> None:
+    sink = make_sink(emulator, bulk_threshold=250, bulk_poll_seconds=0)
+    sync(sink, [lead(i) for i in range(40)], [decision(i, lists=()) for i in range(40)])  # 40 to update later
+    emulator.faults.latency = 0.05
+    emulator.max_in_flight = 0
+    leads = [lead(i) for i in range(300)]  # 40 known (a new owner: updates), 260 new (one Bulk upsert job)
+    statuses = sync(sink, leads, [decision(i, owner=BOB, lists=()) for i in range(300)])
+    assert statuses == [OutcomeStatus.UPDATED] * 40 + [OutcomeStatus.CREATED] * 260
+    assert emulator.calls["bulk_create_job"] == 1 and emulator.calls["query_bundle"] + emulator.calls["composite"] > 0
+    owner = next(i for i, u in emulator.org.records["User"].items() if u["Email"] == BOB)
+    assert len(emulator.org.records["Lead"]) == 300
+    assert {r["OwnerId"] for r in emulator.org.records["Lead"].values()} == {owner}
+    job = [(start, end) for _, path, start, end in emulator.spans if "/jobs/ingest" in path]
+    updates = [(start, end) for method, path, start, end in emulator.spans
+               if method == "PATCH" and path.endswith("/composite/sobjects")]
+    assert len(updates) == 1 and job
+    assert updates[0][0] < max(e for _, e in job) and updates[0][1] > min(s for s, _ in job)  # they overlapped

@@ -97,6 +97,7 @@ class SalesforceEmulator:
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self.in_flight = 0       # requests being answered right now
         self.max_in_flight = 0   # the most at once since the last reset: how concurrent the client is
+        self.spans: list[tuple[str, str, float, float]] = []  # method, path, start, end (perf_counter)
         self.sessions: set[str] = set()
         self.cursors: dict[str, tuple[list[dict[str, Any]], int]] = {}  # query locator -> rows, batch size
         self.jobs: dict[str, dict[str, Any]] = {}
@@ -137,6 +138,7 @@ class SalesforceEmulator:
             self.subrequests.clear()
             self.requests.clear()
             self.in_flight = self.max_in_flight = 0
+            self.spans.clear()
             self.sessions.clear()
             self.cursors.clear()
             self.jobs.clear()
@@ -169,11 +171,13 @@ class SalesforceEmulator:
         with self._lock:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        start = time.perf_counter()
         try:
             return self._dispatch(method, raw_path, headers, body)
         finally:
             with self._lock:
                 self.in_flight -= 1
+                self.spans.append((method, urlsplit(raw_path).path, start, time.perf_counter()))
 
     def _dispatch(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> Response:
         faults = self.faults
