@@ -126,9 +126,10 @@ class Writer:
         buffer = io.StringIO()
         out = csv.writer(buffer, lineterminator="\n")  # what simple-salesforce writes: comma, LF, minimal quoting
         out.writerow(columns)
+        id_at = columns.index(id_column)
         for write in writes:
             row = [_csv_value(write.record_id if c == "Id" else write.fields.get(c)) for c in columns]
-            by_id[row[columns.index(id_column)]] = write
+            by_id[row[id_at]] = write
             out.writerow(row)
         jobs = self.client.call(lambda sf: _upload(_bulk_leads(sf), operation, len(writes), buffer.getvalue(),
                                                    id_column, self.config.bulk_poll_seconds))
