@@ -6,6 +6,8 @@ certain rather than lucky.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from connectors.crm.salesforce import composite
@@ -95,3 +97,39 @@ def test_a_bulk_job_and_the_collections_beside_it_run_side_by_side(emulator: Sal
                if method == "PATCH" and path.endswith("/composite/sobjects")]
     assert len(updates) == 1 and job
     assert updates[0][0] < max(e for _, e in job) and updates[0][1] > min(s for s, _ in job)  # they overlapped
+
+
+def test_a_batch_cut_short_while_calls_ran_side_by_side_creates_nothing_twice_when_run_again(
+        emulator: SalesforceEmulator) -> None:
+    from connectors.crm.salesforce import SalesforceConfig, SalesforceSink
+    from connectors.errors import RetriableError
+    from connectors.retry import RetryPolicy
+    from tests.crm.salesforce.conftest import NEW, WORKING
+
+    # One attempt per call: the client gives up on a slow reply (the server still does the work), as after a crash.
+    once = SalesforceSink(SalesforceConfig(request_timeout=0.3), factory(emulator), statuses=[NEW, WORKING],
+                          policy=RetryPolicy(attempts=1, base_delay=0))
+    once.resolve_owners([ALICE, BOB], ["Unassigned"], ["Nurture"])
+    count = 1_400  # seven Collections: two Composite calls side by side, one of them answered too late
+    leads, decisions = [lead(i) for i in range(count)], [decision(i) for i in range(count)]
+    existing = once.lookup(leads)  # the look-ups run before the fault is armed
+    from connectors.crm.plan import PlanItem, plan_changes
+
+    changes = plan_changes([PlanItem(le, d, existing.get(le.lead_key)) for le, d in zip(leads, decisions, strict=True)],
+                           [NEW, WORKING], once.mapped_fields())
+    emulator.faults.timeout_seconds = 0.6
+    emulator.faults.timeouts = 1
+    with pytest.raises(RetriableError):
+        once.apply(changes)
+    for _ in range(50):  # the abandoned request still lands on the server
+        if emulator.in_flight == 0:
+            break
+        time.sleep(0.05)
+    assert 0 < len(emulator.org.records["Lead"]) <= count
+
+    again = sync(make_sink(emulator), leads, decisions)  # the batch is retried from the start
+    assert set(again) <= {OutcomeStatus.CREATED, OutcomeStatus.UPDATED, OutcomeStatus.UNCHANGED}
+    keys = [r["Leadsync_Key__c"] for r in emulator.org.records["Lead"].values()]
+    assert sorted(keys) == sorted(f"k{i}" for i in range(count))  # every lead once
+    members = [m["LeadId"] for m in emulator.org.records["CampaignMember"].values()]
+    assert len(members) == len(set(members)) == count  # every membership once
