@@ -13,6 +13,7 @@ from urllib.parse import quote_plus, urlsplit
 from simple_salesforce.format import format_soql
 
 from connectors.crm.salesforce.client import SalesforceClient
+from connectors.crm.salesforce.composite import queries
 from connectors.crm.salesforce.soql import MAX_ENCODED_QUERY
 
 SELECT = "SELECT Id, Website, OwnerId FROM Account WHERE "
@@ -45,8 +46,8 @@ def account_owners_by_domain(client: SalesforceClient, domains: Sequence[str]) -
     """Domain -> OwnerId of the oldest account whose website is on that domain."""
     wanted = sorted({d.lower() for d in domains if d})
     owners: dict[str, str] = {}
-    for soql in _queries(wanted):
-        for row in client.query(soql):
+    for rows in queries(client, list(_queries(wanted))):  # bundled five to a Composite call
+        for row in rows:
             domain = website_domain(str(row.get("Website") or ""))
             if domain in wanted and row.get("OwnerId"):
                 owners.setdefault(domain, str(row["OwnerId"]))

@@ -9,7 +9,8 @@ before the org's daily API allocation is used beyond the configured share.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any, TypeVar
 
 import requests
@@ -109,6 +110,7 @@ class SalesforceClient:
         self._sf: Salesforce | None = None
         self.usage: tuple[int, int] | None = None  # (used, max) from the last Sforce-Limit-Info header
         self.calls = 0
+        self._calls_lock = threading.Lock()
 
     @property
     def sf(self) -> Salesforce:
@@ -128,7 +130,8 @@ class SalesforceClient:
 
     def _observe(self, response: requests.Response, *_args: Any, **_kwargs: Any) -> None:
         """Read Sforce-Limit-Info on every response, errors and Bulk calls included."""
-        self.calls += 1
+        with self._calls_lock:  # responses may arrive on several threads (see `concurrently`)
+            self.calls += 1
         info = response.headers.get("Sforce-Limit-Info", "")
         usage = Salesforce.parse_api_usage(info).get("api-usage") if info else None
         if usage is not None:
@@ -156,16 +159,33 @@ class SalesforceClient:
         return call_with_retries(attempt, self._policy)
 
     def _with_refresh(self, fn: Callable[[Salesforce], T]) -> T:
+        sf = self.sf
         try:
-            return fn(self.sf)
+            return fn(sf)
         except SalesforceExpiredSession:
             with self._lock:
-                self._sf = self._connect()  # log in again, once
+                if self._sf is sf:  # calls running side by side all expire: the first one logs in again, once
+                    self._sf = self._connect()
             try:
                 return fn(self.sf)
             except SalesforceExpiredSession:
                 raise FatalError("Salesforce rejected the session again right after logging in "
                                  "(INVALID_SESSION_ID); check the credentials and the connected app") from None
+
+    def concurrently(self, calls: Sequence[Callable[[], T]]) -> list[T]:
+        """Each call's result, in order, with up to `concurrent_calls` requests in flight at once.
+
+        Independent requests wait for the network side by side instead of one after another. Every call
+        has finished (landed or failed) before this returns or raises, so no request is left in flight
+        behind the caller's bookkeeping; the first failure (in order) is raised.
+        """
+        workers = min(self._config.concurrent_calls, len(calls))
+        if workers <= 1:
+            return [call() for call in calls]
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="salesforce") as pool:
+            futures = [pool.submit(call) for call in calls]
+            wait(futures)
+        return [future.result() for future in futures]
 
     @property
     def timeout(self) -> float:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -41,23 +42,28 @@ class SubResult:
 
 
 def run(client: SalesforceClient, subs: Sequence[Sub]) -> list[SubResult]:
-    """Every subrequest's result, in order, PER_CALL subrequests per call (a lone one goes as is)."""
-    results: list[SubResult] = []
-    for start in range(0, len(subs), PER_CALL):
-        chunk = subs[start:start + PER_CALL]
-        if len(chunk) == 1:
-            results.append(_single(client, chunk[0]))
-            continue
-        body = {"allOrNone": False, "compositeRequest": [
-            {"method": sub.method, "url": f"/services/data/v{client.api_version}/{sub.path}", "referenceId": f"r{i}",
-             **({"body": sub.body} if sub.body is not None else {}),
-             **({"httpHeaders": sub.headers} if sub.headers else {})} for i, sub in enumerate(chunk)]}
-        headers = {k: v for sub in chunk for k, v in (sub.headers or {}).items()}
-        answer = client.rest("composite", method="POST", json=body, **({"headers": headers} if headers else {})) or {}
-        items = answer.get("compositeResponse") or []
-        results += [SubResult(int(item.get("httpStatusCode") or 500), item.get("body")) for item in items]
-        results += [SubResult(500, [{"errorCode": "NO_RESULT", "message": "no result for this subrequest"}])
-                    for _ in chunk[len(items):]]
+    """Every subrequest's result, in order, PER_CALL subrequests per call (a lone one goes as is).
+
+    The calls are independent (allOrNone false), so they go side by side (`client.concurrently`).
+    """
+    chunks = [subs[start:start + PER_CALL] for start in range(0, len(subs), PER_CALL)]
+    answers = client.concurrently([partial(_call, client, chunk) for chunk in chunks])
+    return [result for answer in answers for result in answer]
+
+
+def _call(client: SalesforceClient, chunk: Sequence[Sub]) -> list[SubResult]:
+    if len(chunk) == 1:
+        return [_single(client, chunk[0])]
+    body = {"allOrNone": False, "compositeRequest": [
+        {"method": sub.method, "url": f"/services/data/v{client.api_version}/{sub.path}", "referenceId": f"r{i}",
+         **({"body": sub.body} if sub.body is not None else {}),
+         **({"httpHeaders": sub.headers} if sub.headers else {})} for i, sub in enumerate(chunk)]}
+    headers = {k: v for sub in chunk for k, v in (sub.headers or {}).items()}
+    answer = client.rest("composite", method="POST", json=body, **({"headers": headers} if headers else {})) or {}
+    items = answer.get("compositeResponse") or []
+    results = [SubResult(int(item.get("httpStatusCode") or 500), item.get("body")) for item in items]
+    results += [SubResult(500, [{"errorCode": "NO_RESULT", "message": "no result for this subrequest"}])
+                for _ in chunk[len(items):]]
     return results
 
 

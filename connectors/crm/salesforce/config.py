@@ -22,8 +22,9 @@ class SalesforceConfig(BaseModel):
     use_assignment_rules: bool = Field(
         default=False, description="Let the org's active lead assignment rule pick the owner (sends "
         "Sforce-Auto-Assign: TRUE). Default FALSE: leadsync's routing decides.")
-    bulk_threshold: int = Field(default=2000, ge=201, description="From this many lead writes in one batch on, use "
-                                "Bulk API 2.0 instead of sObject Collections (200 per call).")
+    bulk_threshold: int = Field(default=2000, ge=201, description="From this many lead creates (or lead updates) in "
+                                "one batch on, they go as one Bulk API 2.0 job instead of sObject Collections (200 "
+                                "per call); fewer go as Collections, beside the job.")
     bulk_batch_size: int = Field(default=10_000, ge=201, le=10_000, description="When the inbox holds at least "
                                  "bulk_threshold leads at the start of a run, process batches of this many, so each "
                                  "batch's writes go through Bulk API 2.0 (a backlog, not only a big batch).")
@@ -32,6 +33,10 @@ class SalesforceConfig(BaseModel):
                                    "at once, then backs off to one poll every ~3 s.")
     max_quota_share: float = Field(default=0.8, gt=0, le=1, description="Stop the run cleanly once the org's "
                                    "rolling 24 h API use reaches this share of its allocation (leads stay queued).")
+    concurrent_calls: int = Field(default=4, ge=1, le=10, description="Independent requests (bundled look-ups, "
+                                  "Collections writes, Bulk result files) in flight at once. Salesforce limits "
+                                  "only long-running (> 20 s) concurrent requests, to 25 per org; 1 sends one "
+                                  "after another.")
     request_timeout: float = Field(default=60.0, gt=0, description="Seconds before one HTTP call counts as failed.")
     campaign_member_status: str | None = Field(
         default=None, description="CampaignMember Status for nurture adds; empty: the campaign's default status.")

@@ -39,6 +39,7 @@ class SalesforceSink:
         self.campaigns = Campaigns(self.client, self.directory, config.campaign_member_status)
         self.writer = Writer(self.client, config, self.key_field)
         self._lead_schema: ObjectSchema | None = None
+        self._lengths: dict[str, int] | None = None
         # Contact field per logical field: the Lead mapping's name (custom fields share it), else Contact's own.
         self._contact_fields = {logical: crm for logical in {*config.contact_fields, *CONTACT_DEFAULTS}
                                 if (crm := self.fields.get(logical, CONTACT_DEFAULTS.get(logical, "")))}
@@ -104,7 +105,7 @@ class SalesforceSink:
 
     # writes ------------------------------------------------------------------------------------------------
     def _values(self, change: CrmChange, mapping: dict[str, str]) -> dict[str, Any]:
-        schema = self._schema()
+        lengths = self._text_lengths()
         values: dict[str, Any] = {}
         for logical, value in change.fields.items():
             crm = mapping.get(logical)
@@ -115,7 +116,7 @@ class SalesforceSink:
                 if owner_id is None:
                     continue  # resolve_owners checked every owner the rules name; keep the current owner
                 value = owner_id
-            elif isinstance(value, str) and (length := schema.length(crm)):
+            elif isinstance(value, str) and (length := lengths.get(crm)):
                 value = value[:length]
             values[crm] = value
         if change.kind is ChangeKind.CREATE:
@@ -124,6 +125,14 @@ class SalesforceSink:
                 if crm and not values.get(crm):
                     values[crm] = placeholder
         return values
+
+    def _text_lengths(self) -> dict[str, int]:
+        """Maximum length of each mapped text field (Lead's describe), read once: _values runs per lead."""
+        if self._lengths is None:
+            schema = self._schema()
+            names = {*self.fields.values(), *self._contact_fields.values()}
+            self._lengths = {name: length for name in names if (length := schema.length(name))}
+        return self._lengths
 
     def apply(self, changes: Sequence[CrmChange]) -> list[RecordOutcome]:
         outcomes: dict[str, RecordOutcome] = {}

@@ -10,9 +10,11 @@ import re
 from collections.abc import Iterator, Sequence
 from urllib.parse import quote_plus
 
-from simple_salesforce.format import format_soql
+from simple_salesforce.format import format_soql, quote_soql_value
 
 MAX_ENCODED_QUERY = 12_000
+# What quote_plus leaves as one character (a space becomes "+"); every other byte becomes "%XX".
+_URL_SAFE = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~ "
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)?$")
 
 
@@ -34,7 +36,7 @@ def in_chunks(template: str, values: Sequence[str], *, limit: int = MAX_ENCODED_
     chunk: list[str] = []
     size = base
     for value in unique:
-        quoted = len(quote_plus(format_soql("{}", value))) + 3  # the value plus an encoded ", "
+        quoted = encoded_length(quote_soql_value(value)) + 3  # the value plus an encoded ", "
         if chunk and size + quoted > limit:
             yield _render(template, chunk)
             chunk, size = [], base
@@ -46,3 +48,9 @@ def in_chunks(template: str, values: Sequence[str], *, limit: int = MAX_ENCODED_
 
 def _render(template: str, values: list[str]) -> str:
     return template.replace("{values}", format_soql("{}", values))
+
+
+def encoded_length(text: str) -> int:
+    """len(quote_plus(text)) without building it: chunking sizes every value of a batch, so this is hot."""
+    data = text.encode()
+    return len(data) + 2 * len(data.translate(None, _URL_SAFE))

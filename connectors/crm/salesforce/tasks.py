@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 from connectors.crm.followup import FollowUpTask, TaskResult, TouchState
 from connectors.crm.salesforce.client import SalesforceBadRequest, SalesforceClient
+from connectors.crm.salesforce.composite import queries
 from connectors.crm.salesforce.config import SalesforceConfig
 from connectors.crm.salesforce.directory import Directory
 from connectors.crm.salesforce.soql import in_chunks
@@ -85,17 +86,16 @@ class SalesforceTasks:
     def touch_states(self, crm_ids: Sequence[str], since: datetime) -> dict[str, TouchState]:
         leads = [i for i in crm_ids if i.startswith("00Q")]
         contacts = [i for i in crm_ids if i.startswith("003")]
-        rows: dict[str, dict[str, object]] = {}
-        for template, ids in (("SELECT Id, Status, OwnerId, LastActivityDate FROM Lead WHERE Id IN {values}", leads),
-                              ("SELECT Id, OwnerId, LastActivityDate FROM Contact WHERE Id IN {values}", contacts)):
-            for soql in in_chunks(template, ids):
-                rows.update({str(r["Id"]): r for r in self.client.query(soql)})
-        completed: dict[str, datetime] = {}
         stamp = since.strftime("%Y-%m-%dT%H:%M:%SZ")  # a SOQL datetime literal, not a quoted value
-        template = ("SELECT WhoId, LastModifiedDate FROM Task WHERE IsClosed = true AND "
-                    f"LastModifiedDate >= {stamp} AND WhoId IN {{values}}")
-        for soql in in_chunks(template, [*leads, *contacts]):
-            for r in self.client.query(soql):
+        records = [*in_chunks("SELECT Id, Status, OwnerId, LastActivityDate FROM Lead WHERE Id IN {values}", leads),
+                   *in_chunks("SELECT Id, OwnerId, LastActivityDate FROM Contact WHERE Id IN {values}", contacts)]
+        done = list(in_chunks("SELECT WhoId, LastModifiedDate FROM Task WHERE IsClosed = true AND "
+                              f"LastModifiedDate >= {stamp} AND WhoId IN {{values}}", [*leads, *contacts]))
+        answers = list(queries(self.client, [*records, *done]))  # bundled five to a Composite call
+        rows: dict[str, dict[str, object]] = {str(r["Id"]): r for page in answers[:len(records)] for r in page}
+        completed: dict[str, datetime] = {}
+        for page in answers[len(records):]:
+            for r in page:
                 when = _sf_datetime(str(r["LastModifiedDate"]))
                 who = str(r["WhoId"])
                 completed[who] = max(when, completed.get(who, when))

@@ -10,12 +10,13 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, cast
 
 from simple_salesforce.api import Salesforce
-from simple_salesforce.bulk2 import SFBulk2Handler, SFBulk2Type
+from simple_salesforce.bulk2 import Operation, SFBulk2Handler, SFBulk2Type
 
 from connectors.crm.salesforce import composite
 from connectors.crm.salesforce.client import RETRIABLE_CODES, SalesforceClient
@@ -25,6 +26,7 @@ from connectors.records import OutcomeStatus
 from connectors.redaction import redact
 
 COLLECTION_LIMIT = 200
+MAX_JOB_BYTES = 99 * 1024 * 1024  # Bulk 2.0 takes 100 MB per job upload (simple-salesforce's own margin)
 
 
 @dataclass
@@ -54,17 +56,31 @@ class Writer:
         self.headers = {"Sforce-Auto-Assign": "TRUE" if config.use_assignment_rules else "FALSE"}
 
     def write(self, creates: Sequence[Write], updates: Sequence[Write]) -> dict[str, WriteResult]:
-        results: dict[str, WriteResult] = {}
-        lead_writes = sum(1 for w in [*creates, *updates] if w.sobject == "Lead")
-        if lead_writes >= self.config.bulk_threshold and self.key_field:
-            results.update(self._bulk(creates, "upsert"))
-            results.update(self._bulk([u for u in updates if u.sobject == "Lead"], "update"))
-            updates = [u for u in updates if u.sobject != "Lead"]
-            creates = []
+        """Each Lead operation with at least bulk_threshold records is one Bulk 2.0 job; the rest go as
+        Collections. The job and the Collections touch different records, so they run side by side."""
+        jobs: list[tuple[list[Write], str]] = []
+        if self.key_field:
+            lead_updates = [u for u in updates if u.sobject == "Lead"]
+            for writes, operation in ((list(creates), "upsert"), (lead_updates, "update")):
+                if len(writes) >= self.config.bulk_threshold:
+                    jobs.append((writes, operation))
+            if any(operation == "upsert" for _, operation in jobs):
+                creates = []
+            if any(operation == "update" for _, operation in jobs):
+                updates = [u for u in updates if u.sobject != "Lead"]
         # sObject Collections of 200, bundled five to a Composite call (one API call per 1,000 records).
         chunks = [(creates[i:i + COLLECTION_LIMIT], True) for i in range(0, len(creates), COLLECTION_LIMIT)]
         chunks += [(updates[i:i + COLLECTION_LIMIT], False) for i in range(0, len(updates), COLLECTION_LIMIT)]
-        answers = composite.run(self.client, [self._collection(chunk, create=create) for chunk, create in chunks])
+        subs = [self._collection(chunk, create=create) for chunk, create in chunks]
+        calls: list[Callable[[], dict[str, WriteResult]]] = [
+            *(partial(self._bulk, writes, operation) for writes, operation in jobs),
+            lambda: self._collections_results(chunks, composite.run(self.client, subs))]
+        parts = self.client.concurrently(calls)
+        return {ref: result for part in parts for ref, result in part.items()}
+
+    def _collections_results(self, chunks: Sequence[tuple[Sequence[Write], bool]],
+                             answers: Sequence[SubResult]) -> dict[str, WriteResult]:
+        results: dict[str, WriteResult] = {}
         for (chunk, create), answer in zip(chunks, answers, strict=True):
             results.update(self._collection_results(chunk, answer, create=create))
         return results
@@ -106,37 +122,68 @@ class Writer:
         id_column = self.key_field if operation == "upsert" else "Id"
         assert id_column is not None
         columns = sorted({name for w in writes for name in w.fields} | {id_column})
-        rows = [{c: _csv_value(w.fields.get(c) if c != "Id" else w.record_id) for c in columns} for w in writes]
-        by_id = {str(row[id_column]): w for row, w in zip(rows, writes, strict=True)}
-        jobs = self.client.call(lambda sf: getattr(_bulk_leads(sf), operation)(
-            records=rows, wait=self.config.bulk_poll_seconds,
-            **({"external_id_field": id_column} if operation == "upsert" else {})))
+        by_id: dict[str, Write] = {}
+        buffer = io.StringIO()
+        out = csv.writer(buffer, lineterminator="\n")  # what simple-salesforce writes: comma, LF, minimal quoting
+        out.writerow(columns)
+        id_at = columns.index(id_column)
+        for write in writes:
+            row = [_csv_value(write.record_id if c == "Id" else write.fields.get(c)) for c in columns]
+            by_id[row[id_at]] = write
+            out.writerow(row)
+        jobs = self.client.call(lambda sf: _upload(_bulk_leads(sf), operation, len(writes), buffer.getvalue(),
+                                                   id_column, self.config.bulk_poll_seconds))
         results: dict[str, WriteResult] = {}
         for job in jobs:
             job_id = job["job_id"]
-            for row in _rows(self.client.call(lambda sf: _bulk_leads(sf).get_successful_records(job_id))):  # noqa: B023
-                write = by_id.get(row.get(id_column, ""))
-                if write is not None:
-                    created = row.get("sf__Created", "false").lower() == "true"
-                    results[write.ref] = WriteResult(OutcomeStatus.CREATED if created else OutcomeStatus.UPDATED,
-                                                     record_id=row.get("sf__Id") or write.record_id)
-            for row in _rows(self.client.call(lambda sf: _bulk_leads(sf).get_failed_records(job_id))):  # noqa: B023
-                write = by_id.get(row.get(id_column, ""))
-                if write is not None:
-                    code, _, message = row.get("sf__Error", "ERROR").partition(":")
-                    results[write.ref] = _rejected(code.strip(), _scrub(message.strip(), write.fields.values()))
+            successful, failed = self.client.concurrently([  # the two result files side by side
+                lambda: self.client.call(lambda sf: _bulk_leads(sf).get_successful_records(job_id)),  # noqa: B023
+                lambda: self.client.call(lambda sf: _bulk_leads(sf).get_failed_records(job_id))])  # noqa: B023
+            for row in _rows(successful, id_column, "sf__Id", "sf__Created"):
+                if (found := by_id.get(row[0])) is not None:
+                    created = row[2].lower() == "true"
+                    results[found.ref] = WriteResult(OutcomeStatus.CREATED if created else OutcomeStatus.UPDATED,
+                                                     record_id=row[1] or found.record_id)
+            for row in _rows(failed, id_column, "sf__Error"):
+                if (found := by_id.get(row[0])) is not None:
+                    code, _, message = (row[1] or "ERROR").partition(":")
+                    results[found.ref] = _rejected(code.strip(), _scrub(message.strip(), found.fields.values()))
         for write in writes:  # unprocessed (job aborted midway): try again next run
             results.setdefault(write.ref, _rejected("UNPROCESSED", "the Bulk API job did not process this record",
                                                     retriable=True))
         return results
 
 
+def _upload(leads: SFBulk2Type, operation: str, count: int, data: str, id_column: str,
+            wait: int) -> list[dict[str, Any]]:
+    """One ingest job for the CSV: create, upload, close, poll (simple-salesforce's own job flow).
+
+    simple-salesforce's public upsert/update take dicts, write them as CSV, then parse that CSV twice
+    more to count and split it: three passes over up to 10,000 rows per batch, a large share of a
+    Bulk run's CPU. Its `_upload_data` takes the finished CSV (the package is pinned below 1.13). A
+    file too large for one job goes through the public path, which splits it.
+    """
+    external_id = id_column if operation == "upsert" else None
+    if len(data.encode()) < MAX_JOB_BYTES:
+        return [leads._upload_data(Operation(operation), (count, data), external_id_field=external_id, wait=wait)]
+    rows = list(csv.DictReader(io.StringIO(data)))
+    extra = {"external_id_field": id_column} if external_id else {}
+    return cast(list[dict[str, Any]], getattr(leads, operation)(records=rows, wait=wait, **extra))
+
+
 def _bulk_leads(sf: Salesforce) -> SFBulk2Type:
     return cast(SFBulk2Handler, sf.bulk2).Lead
 
 
-def _rows(text: str | None) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(text or "")))
+def _rows(text: str | None, *columns: str) -> Iterator[list[str]]:
+    """The named columns of each row of a result file (it repeats every column sent: only these are read)."""
+    reader = csv.reader(io.StringIO(text or ""))
+    header = next(reader, None)
+    if header is None:
+        return
+    where = [header.index(c) if c in header else -1 for c in columns]
+    for row in reader:
+        yield [row[i] if 0 <= i < len(row) else "" for i in where]
 
 
 def _csv_value(value: Any) -> str:

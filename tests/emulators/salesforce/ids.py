@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from functools import lru_cache
 
 BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 _SUFFIX_ALPHABET = string.ascii_uppercase + "012345"
@@ -14,6 +15,7 @@ KEY_PREFIXES = {
 SOBJECT_BY_PREFIX = {prefix: name for name, prefix in KEY_PREFIXES.items()}
 
 
+@lru_cache(maxsize=1 << 20)  # every reference is checked on every write: the same ids again and again
 def checksum(id15: str) -> str:
     """The 3 characters that make a 15-character id case-insensitively unique."""
     out = ""

@@ -95,6 +95,9 @@ class SalesforceEmulator:
         self.calls: Counter[str] = Counter()
         self.subrequests: Counter[str] = Counter()  # what Composite requests ran inside (see routes_bundle)
         self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.in_flight = 0       # requests being answered right now
+        self.max_in_flight = 0   # the most at once since the last reset: how concurrent the client is
+        self.spans: list[tuple[str, str, float, float]] = []  # method, path, start, end (perf_counter)
         self.sessions: set[str] = set()
         self.cursors: dict[str, tuple[list[dict[str, Any]], int]] = {}  # query locator -> rows, batch size
         self.jobs: dict[str, dict[str, Any]] = {}
@@ -134,6 +137,8 @@ class SalesforceEmulator:
             self.calls.clear()
             self.subrequests.clear()
             self.requests.clear()
+            self.in_flight = self.max_in_flight = 0
+            self.spans.clear()
             self.sessions.clear()
             self.cursors.clear()
             self.jobs.clear()
@@ -163,6 +168,18 @@ class SalesforceEmulator:
 
     # dispatch ------------------------------------------------------------------------------------------------------
     def dispatch(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> Response:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        start = time.perf_counter()
+        try:
+            return self._dispatch(method, raw_path, headers, body)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+                self.spans.append((method, urlsplit(raw_path).path, start, time.perf_counter()))
+
+    def _dispatch(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> Response:
         faults = self.faults
         if faults.max_uri_bytes is not None and len(raw_path.encode()) > faults.max_uri_bytes:
             return Response(414, "URI Too Long", "text/plain;charset=UTF-8")

@@ -53,9 +53,11 @@ def tokenize(text: str) -> list[Token]:
     pos = 0
     while pos < len(text):
         if text[pos] == "'":
-            end = pos + 1
-            while end < len(text) and text[end] != "'":
-                end += 2 if text[end] == "\\" else 1
+            end = text.find("'", pos + 1)
+            if end < 0 or "\\" in text[pos + 1:end]:  # an escape inside: walk it character by character
+                end = pos + 1
+                while end < len(text) and text[end] != "'":
+                    end += 2 if text[end] == "\\" else 1
             if end >= len(text):
                 raise malformed(f"unterminated string literal at column {pos + 1}")
             tokens.append(Token("string", text[pos + 1:end], pos))
@@ -73,6 +75,8 @@ def tokenize(text: str) -> list[Token]:
 
 def unescape(raw: str, like: bool = False) -> str | list[tuple[str, bool]]:
     """Undo SOQL escapes. For LIKE, return (char, is_wildcard) pairs: \\% and \\_ are literal there."""
+    if "\\" not in raw:  # nearly every literal: nothing to undo
+        return [(char, char in "%_") for char in raw] if like else raw
     plain: list[tuple[str, bool]] = []
     index = 0
     while index < len(raw):

@@ -229,7 +229,8 @@ class Org:
         found = self.find(who_id) if who_id else None
         if found is None or found[0] not in ("Lead", "Contact"):
             return
-        dates = [t["ActivityDate"] for t in self.records["Task"].values()
+        tasks = self.records["Task"]
+        dates = [t["ActivityDate"] for t in map(tasks.__getitem__, tasks.ids("WhoId", who_id))  # indexed: no scan
                  if t.get("WhoId") == who_id and t.get("IsClosed") and t.get("ActivityDate")]
         found[1]["LastActivityDate"] = max(dates) if dates else None
 

@@ -190,7 +190,8 @@ def _validate(org: Org, spec: SObjectSpec, merged: dict[str, Any], values: dict[
     missing = [n for n in spec.required if merged.get(n) in (None, "")]
     if missing:
         raise RecordError("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing)
-    for name in (values if not creating else merged):
+    # A create checks every field it stores; a blank one can only fail as a Lead's null Status.
+    for name in (values if not creating else [n for n, v in merged.items() if v is not None or n == "Status"]):
         fspec = spec.fields[name.lower()]
         value = merged.get(fspec.name)
         if value is None:
