@@ -10,15 +10,31 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, LargeBinary, Select, bindparam, func, select, type_coerce, update
+from sqlalchemy import (
+    Connection,
+    Dialect,
+    Engine,
+    LargeBinary,
+    Select,
+    bindparam,
+    func,
+    null,
+    select,
+    type_coerce,
+    update,
+)
 
 from connectors.records import RawSubmission
 from connectors.sources.base import Page
 from flows.state.engine import as_utc, utcnow
+from flows.state.many_rows import ManyRows
 from flows.state.packing import unpack
 from flows.state.schema import cursors, inbox, runs
 
 INSERT_CHUNK = 500
+_SETTLED_ROWS = ManyRows(lambda _: update(inbox).where(inbox.c.id == bindparam("row_id")).values(
+    status=bindparam("v_status"), claimed_by=null(), lease_until=null(), updated_at=bindparam("v_now"),
+    last_error=bindparam("v_error"), lead_key=bindparam("row_lead_key")))
 
 
 @dataclass(frozen=True)
@@ -30,8 +46,13 @@ class InboxRow:
 
 
 def _insert(engine: Engine) -> Any:
+    return insert_for(engine.dialect)
+
+
+def insert_for(dialect: Dialect) -> Any:
+    """The dialect's INSERT construct (with ON CONFLICT); `_insert` for an engine."""
     # Imported here: the PostgreSQL dialect costs ~0.15 s at start-up and SQLite users never need it.
-    if engine.dialect.name == "postgresql":
+    if dialect.name == "postgresql":
         from sqlalchemy.dialects import postgresql
 
         return postgresql.insert
@@ -198,7 +219,10 @@ class InboxStore:
                                       "updated_at": now, "last_error": error}
             if reset_attempts:
                 values["attempts"] = 0
-            if lead_keys:  # one executemany: each row gets its own lead key
+            if lead_keys and not reset_attempts:  # one executemany: each row gets its own lead key
+                _SETTLED_ROWS.run(conn, [{"row_id": i, "row_lead_key": lead_keys.get(i), "v_status": status,
+                                          "v_now": now, "v_error": error} for i in ids])
+            elif lead_keys:
                 stmt = update(inbox).where(inbox.c.id == bindparam("row_id")).values(
                     **values, lead_key=bindparam("row_lead_key"))
                 conn.execute(stmt, [{"row_id": i, "row_lead_key": lead_keys.get(i)} for i in ids])

@@ -39,6 +39,7 @@ from flows.state.engine import as_utc
 from flows.state.inbox import _insert
 from flows.state.profile_rows import (
     CHUNK,
+    IDENTITY_ROWS,
     Profile,
     event_row,
     fit_json,
@@ -202,9 +203,7 @@ class ProfileStore:
         insert_many = _insert(self.engine)
         identity_rows = [{"kind": x.kind, "value": x.value, "profile_id": p.profile_id}
                          for p in people for x in p.new_identities]
-        if identity_rows:
-            conn.execute(insert_many(profile_identities).on_conflict_do_nothing(index_elements=["kind", "value"]),
-                         identity_rows)
+        IDENTITY_ROWS.run(conn, identity_rows)
         insert_events(conn, insert_many, [event_row(int(p.profile_id or 0), e)
                                           for p in people for i in p.leads for e in leads[i].events])
         known = [p for p in people if int(p.profile_id or 0) not in created]
