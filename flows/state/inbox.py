@@ -32,6 +32,10 @@ from flows.state.packing import unpack
 from flows.state.schema import cursors, inbox, runs
 
 INSERT_CHUNK = 500
+# One statement compiled once, many rows (see ManyRows); RETURNING says which rows were new.
+_NEW_ROWS = ManyRows(lambda dialect: insert_for(dialect)(inbox).on_conflict_do_nothing(
+    index_elements=["source", "source_record_id"]).returning(inbox.c.source, inbox.c.source_record_id),
+    columns_from_rows=True)
 _SETTLED_ROWS = ManyRows(lambda _: update(inbox).where(inbox.c.id == bindparam("row_id")).values(
     status=bindparam("v_status"), claimed_by=null(), lease_until=null(), updated_at=bindparam("v_now"),
     last_error=bindparam("v_error"), lead_key=bindparam("row_lead_key")))
@@ -76,7 +80,6 @@ class InboxStore:
             return []
         now = utcnow()
         new_keys: set[tuple[str, str]] = set()
-        insert = _insert(self.engine)
         for start in range(0, len(raws), INSERT_CHUNK):
             chunk = raws[start:start + INSERT_CHUNK]
             rows = [{
@@ -85,12 +88,7 @@ class InboxStore:
                 "payload": r.payload, "status": status, "attempts": 0, "last_error": reason,
                 "updated_at": now,
             } for r in chunk]
-            # One cached statement run with many parameter sets (SQLAlchemy's "insertmanyvalues"): a
-            # multi-VALUES statement built per call is compiled anew each time, which costs more than the write.
-            stmt = insert(inbox).on_conflict_do_nothing(
-                index_elements=["source", "source_record_id"]
-            ).returning(inbox.c.source, inbox.c.source_record_id)
-            new_keys.update((row.source, row.source_record_id) for row in conn.execute(stmt, rows))
+            new_keys.update((row.source, row.source_record_id) for row in _NEW_ROWS.returning(conn, rows))
         seen: set[tuple[str, str]] = set()
         result = []
         for r in raws:  # a duplicate inside the same call counts as stored once

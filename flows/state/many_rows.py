@@ -16,10 +16,11 @@ Python-side column defaults): a missing key raises KeyError rather than writing 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
@@ -61,11 +62,40 @@ class ManyRows:
         self._compiled: dict[tuple[str, tuple[str, ...] | None], _Compiled] = {}
 
     def run(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            compiled = self._compile(conn.dialect, rows)
+            conn.exec_driver_sql(compiled.sql, compiled.parameters(rows))
+
+    def returning(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+        """An INSERT ... RETURNING: the rows it returns (in no set order; RETURNING columns come back as the
+        driver gives them, so only plain ones: ids, keys).
+
+        SQLite: multi-row VALUES statements of as many rows as its bound on parameters allows, built from
+        the compiled single-row statement. Elsewhere SQLAlchemy's own batching (PostgreSQL: insertmanyvalues).
+        """
         if not rows:
-            return
+            return []
         dialect = conn.dialect
+        if dialect.name != "sqlite":
+            return list(conn.execute(cast(Executable, self._build(dialect)), list(rows)))
+        compiled = self._compile(dialect, rows)
+        one = "(" + ", ".join("?" * len(compiled.names)) + ")"
+        head, values, tail = compiled.sql.partition(f"VALUES {one}")
+        if not values or one in tail:
+            raise ValueError(f"not a single-row INSERT of parameters only: {compiled.sql}")
+        per = max(1, min(dialect.insertmanyvalues_page_size,
+                         dialect.insertmanyvalues_max_parameters // len(compiled.names)))
+        parameters = compiled.parameters(rows)
+        found: list[Any] = []
+        for start in range(0, len(parameters), per):
+            chunk = parameters[start:start + per]
+            sql = f"{head}VALUES {', '.join([one] * len(chunk))}{tail}"
+            found += conn.exec_driver_sql(sql, tuple(value for row in chunk for value in row)).fetchall()
+        return found
+
+    def _compile(self, dialect: Dialect, rows: Sequence[Mapping[str, Any]]) -> _Compiled:
         columns = tuple(rows[0]) if self._columns_from_rows else None
         compiled = self._compiled.get((dialect.name, columns))
         if compiled is None:
             compiled = self._compiled[dialect.name, columns] = _Compiled(self._build(dialect), dialect, columns)
-        conn.exec_driver_sql(compiled.sql, compiled.parameters(rows))
+        return compiled

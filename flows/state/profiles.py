@@ -37,6 +37,7 @@ from connectors.records import Lead, ProfileState
 from flows.pipeline.merge import merge_leads
 from flows.state.engine import as_utc
 from flows.state.inbox import _insert
+from flows.state.many_rows import ManyRows
 from flows.state.profile_rows import (
     CHUNK,
     IDENTITY_ROWS,
@@ -49,6 +50,8 @@ from flows.state.profile_rows import (
 )
 from flows.state.schema import profile_events, profile_identities, profile_merges, profile_transitions, profiles
 
+_NEW_PROFILES = ManyRows(lambda _: profiles.insert().returning(profiles.c.id, profiles.c.lead_key),
+                         columns_from_rows=True)
 PROFILE_LOCK_KEY = 0x6C732D70726F6631  # "ls-prof1"
 RETENTION = timedelta(days=90)
 """How long events of people who never identified (anonymous, engagement-only) wait for them: such a
@@ -185,8 +188,7 @@ class ProfileStore:
             rows.append({"lead_key": mine[0].lead_key, "worked": False, "updated_at": now, "fit": facts["v_fit"],
                          "has_lead_data": facts["v_data"], "last_activity_at": facts["v_active"],
                          "next_rescore_at": None if facts["v_data"] else facts["v_keep"]})
-        result = conn.execute(profiles.insert().returning(profiles.c.id, profiles.c.lead_key), rows)
-        ids = {row.lead_key: row.id for row in result}
+        ids = {row.lead_key: row.id for row in _NEW_PROFILES.returning(conn, rows)}
         created: dict[int, Profile] = {}
         for person, key, row in zip(new, keys, rows, strict=True):
             person.profile_id = ids[key]

@@ -86,3 +86,34 @@ def test_a_row_missing_a_value_fails_instead_of_writing_a_default(store_url: str
     with pytest.raises(KeyError), store.engine.begin() as conn:
         ManyRows(lambda _: decisions.insert(), columns_from_rows=True).run(conn, rows)
     assert _stored(store, "c") == []  # the transaction rolled back: nothing half-written
+
+
+def test_returning_gives_every_new_row_across_statements_and_skips_conflicts(store_url: str) -> None:
+    store = StateStore(store_url)
+    store.create_schema()
+    new_identities = ManyRows(lambda dialect: insert_for(dialect)(profile_identities).on_conflict_do_nothing(
+        index_elements=["kind", "value"]).returning(profile_identities.c.value, profile_identities.c.profile_id),
+        columns_from_rows=True)
+    rows = [{"kind": "email", "value": f"p{i}@x.example", "profile_id": i} for i in range(2500)]  # 3 statements
+    with store.engine.begin() as conn:
+        first = new_identities.returning(conn, rows[:1200])
+        again = new_identities.returning(conn, rows)  # the first 1,200 exist: only the rest come back
+    assert sorted((r.profile_id, r.value) for r in first) == [(r["profile_id"], r["value"]) for r in rows[:1200]]
+    assert sorted(r.profile_id for r in again) == list(range(1200, 2500))
+    with store.engine.connect() as conn:
+        assert conn.execute(select(profile_identities.c.profile_id).order_by(
+            profile_identities.c.profile_id)).scalars().all() == list(range(2500))
+
+
+def test_returning_stores_what_sqlalchemy_stores(store_url: str) -> None:
+    store = StateStore(store_url)
+    store.create_schema()
+    many = ManyRows(lambda _: decisions.insert().returning(decisions.c.id, decisions.c.lead_key),
+                    columns_from_rows=True)
+    with store.engine.begin() as conn:
+        theirs = conn.execute(decisions.insert().returning(decisions.c.id, decisions.c.lead_key),
+                              _decision_rows("a")).fetchall()
+        ours = many.returning(conn, _decision_rows("b"))
+    assert sorted(r.lead_key[1:] for r in ours) == sorted(r.lead_key[1:] for r in theirs)
+    assert [(row[0], row[1][1:], *row[2:]) for row in _stored(store, "b")] == \
+        [(row[0], row[1][1:], *row[2:]) for row in _stored(store, "a")]
