@@ -24,10 +24,10 @@ from sqlalchemy import (
     update,
 )
 
+from connectors.many_rows import ManyRows
 from connectors.records import RawSubmission
 from connectors.sources.base import Page
 from flows.state.engine import as_utc, utcnow
-from flows.state.many_rows import ManyRows
 from flows.state.packing import unpack
 from flows.state.schema import cursors, inbox, runs
 

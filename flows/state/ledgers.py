@@ -12,10 +12,10 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Row, select, update
 
+from connectors.many_rows import ManyRows
 from connectors.records import SkippedRep
 from connectors.redaction import redact
 from flows.state.engine import utcnow
-from flows.state.many_rows import ManyRows
 from flows.state.profile_rows import ProfileOutcome, save_outcomes
 from flows.state.schema import decisions, rotation_ledger, rotation_state, runs
 from rules.assign import PinnedRoute

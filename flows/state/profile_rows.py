@@ -12,10 +12,10 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, select, update
 
+from connectors.many_rows import ManyRows
 from connectors.records import Event, Lead, ProfileState, StageTransition
 from flows.state.engine import as_utc
 from flows.state.inbox import insert_for
-from flows.state.many_rows import ManyRows
 from flows.state.schema import profile_events, profile_identities, profile_transitions, profiles
 from rules.trusted import trusted
 

@@ -33,11 +33,11 @@ from sqlalchemy import (
 )
 
 from connectors.identity import Identity, Person, identities_of, resolve
+from connectors.many_rows import ManyRows
 from connectors.records import Lead, ProfileState
 from flows.pipeline.merge import merge_leads
 from flows.state.engine import as_utc
 from flows.state.inbox import _insert
-from flows.state.many_rows import ManyRows
 from flows.state.profile_rows import (
     CHUNK,
     IDENTITY_ROWS,

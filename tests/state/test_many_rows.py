@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from sqlalchemy import LargeBinary, bindparam, select, update
 
+from connectors.many_rows import ManyRows
 from flows.state import StateStore
 from flows.state.inbox import insert_for
-from flows.state.many_rows import ManyRows
 from flows.state.schema import decisions, profile_identities, profiles
 
 NOW = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)

@@ -2,15 +2,16 @@
 
 `conn.execute(stmt, rows)` costs SQLAlchemy about as much per row as the database's write itself:
 for every parameter set it builds a dict of every bind (defaults, expanding binds, key lookups)
-before applying the column types. The process stage writes about ten rows per lead (decisions,
-rotation ledger, profiles, identities, transitions, inbox status), so that per-row work was a sixth
-of a run's CPU. `ManyRows` compiles its statement once per dialect, keeps the column types' own
+before applying the column types. The process stage writes about ten rows per lead (inbox, decisions,
+rotation ledger, profiles, identities, transitions, inbox status, the local CRM's lead), so that
+per-row work was a sixth of a run's CPU. `ManyRows` compiles its statement once per dialect, keeps the column types' own
 bind processors (PackedJSON, timestamps, JSON, booleans: the stored bytes are exactly those of
 `conn.execute`), and hands the DBAPI plain tuples (SQLite) or dicts (PostgreSQL) through
 `exec_driver_sql`, inside the caller's transaction.
 
-Only for statements whose every value is a parameter of the row (no RETURNING, no IN lists, no
-Python-side column defaults): a missing key raises KeyError rather than writing a default.
+Only for statements whose every value is a parameter of the row (no IN lists, no Python-side
+column defaults): a missing key raises KeyError rather than writing a default. `returning` runs an
+INSERT ... RETURNING the same way. Shared by the state store and the local CRM (like sqlite_wal.py).
 """
 
 from __future__ import annotations
