@@ -41,13 +41,19 @@ class _Compiled:
         # SQLAlchemy itself applies it; None is processed too (a JSON column may store 'null').
         self.processors: list[Processor] = [compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
                                             for name in self.names]
+        self._processed = [(index, process) for index, process in enumerate(self.processors) if process is not None]
 
     def parameters(self, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
-        pairs = list(zip(self.names, self.processors, strict=True))
-        values = [tuple(row[name] if proc is None else proc(row[name]) for name, proc in pairs) for row in rows]
+        values = [self._values(row) for row in rows]
         if self.positional:
             return values
         return [dict(zip(self.keys, row, strict=True)) for row in values]
+
+    def _values(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
+        gathered = [row[name] for name in self.names]
+        for index, process in self._processed:
+            gathered[index] = process(gathered[index])
+        return tuple(gathered)
 
 
 class ManyRows:
