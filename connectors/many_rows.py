@@ -102,7 +102,8 @@ class ManyRows:
 
     def _compile(self, dialect: Dialect, rows: Sequence[Mapping[str, Any]]) -> _Compiled:
         columns = tuple(rows[0]) if self._columns_from_rows else None
-        compiled = self._compiled.get((dialect.name, columns))
+        key = (f"{dialect.name}+{dialect.driver}", columns)  # SQL text and bind processors are the driver's
+        compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = self._compiled[dialect.name, columns] = _Compiled(self._build(dialect), dialect, columns)
+            compiled = self._compiled[key] = _Compiled(self._build(dialect), dialect, columns)
         return compiled
