@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from connectors.many_rows import ManyRows
 from connectors.records import ChangeKind, CrmChange, OutcomeStatus, RecordOutcome
 
 CHUNK = 500  # bound parameters per IN (...) and rows per multi-row statement
@@ -75,12 +76,22 @@ def _insert(conn: Connection, leads: Table, rows: list[tuple[int, CrmChange, dic
     params = [{**dict.fromkeys(columns), **values, "created_at": now, "updated_at": now} for _, _, values in rows]
     if all(values.get("lead_key") for _, _, values in rows):
         # Batched INSERT ... RETURNING (insertmanyvalues) gives rows back in no set order: match them by key.
-        result = conn.execute(insert(leads).returning(leads.c.id, leads.c.lead_key), params)
-        by_key = {row.lead_key: row.id for row in result}
+        by_key = {row.lead_key: row.id for row in _creates(leads).returning(conn, params)}
         ids.update({index: by_key[values["lead_key"]] for index, _, values in rows})
         return
     for (index, _, _), param in zip(rows, params, strict=True):  # lead key unmapped: no key to match by
         ids[index] = conn.execute(insert(leads).returning(leads.c.id), param).scalar_one()
+
+
+_CREATES: dict[Table, ManyRows] = {}
+
+
+def _creates(leads: Table) -> ManyRows:
+    """The batched INSERT ... RETURNING of new leads, compiled once (see connectors/many_rows.py)."""
+    if leads not in _CREATES:
+        _CREATES[leads] = ManyRows(lambda _: insert(leads).returning(leads.c.id, leads.c.lead_key),
+                                   columns_from_rows=True)
+    return _CREATES[leads]
 
 
 def _update(conn: Connection, leads: Table, rows: list[tuple[int, CrmChange, dict[str, Any]]], now: datetime,

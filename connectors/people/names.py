@@ -69,6 +69,8 @@ def strip_symbols(text: str) -> str:
 
 
 def _needs_recasing(text: str) -> bool:
+    if text.isascii():  # no titlecase letters in ASCII: str.isupper/islower test exactly the cased letters
+        return text.isupper() or text.islower()
     letters = [c for c in text if c.isalpha()]
     cased = [c for c in letters if c.isupper() or c.islower()]
     return bool(cased) and (all(c.isupper() for c in cased) or all(c.islower() for c in cased))

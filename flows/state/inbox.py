@@ -10,8 +10,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, LargeBinary, Select, bindparam, func, select, type_coerce, update
+from sqlalchemy import (
+    Connection,
+    Dialect,
+    Engine,
+    LargeBinary,
+    Select,
+    bindparam,
+    func,
+    null,
+    select,
+    type_coerce,
+    update,
+)
 
+from connectors.many_rows import ManyRows
 from connectors.records import RawSubmission
 from connectors.sources.base import Page
 from flows.state.engine import as_utc, utcnow
@@ -19,6 +32,13 @@ from flows.state.packing import unpack
 from flows.state.schema import cursors, inbox, runs
 
 INSERT_CHUNK = 500
+# One statement compiled once, many rows (see ManyRows); RETURNING says which rows were new.
+_NEW_ROWS = ManyRows(lambda dialect: insert_for(dialect)(inbox).on_conflict_do_nothing(
+    index_elements=["source", "source_record_id"]).returning(inbox.c.source, inbox.c.source_record_id),
+    columns_from_rows=True)
+_SETTLED_ROWS = ManyRows(lambda _: update(inbox).where(inbox.c.id == bindparam("row_id")).values(
+    status=bindparam("v_status"), claimed_by=null(), lease_until=null(), updated_at=bindparam("v_now"),
+    last_error=bindparam("v_error"), lead_key=bindparam("row_lead_key")))
 
 
 @dataclass(frozen=True)
@@ -30,8 +50,13 @@ class InboxRow:
 
 
 def _insert(engine: Engine) -> Any:
+    return insert_for(engine.dialect)
+
+
+def insert_for(dialect: Dialect) -> Any:
+    """The dialect's INSERT construct (with ON CONFLICT); `_insert` for an engine."""
     # Imported here: the PostgreSQL dialect costs ~0.15 s at start-up and SQLite users never need it.
-    if engine.dialect.name == "postgresql":
+    if dialect.name == "postgresql":
         from sqlalchemy.dialects import postgresql
 
         return postgresql.insert
@@ -55,7 +80,6 @@ class InboxStore:
             return []
         now = utcnow()
         new_keys: set[tuple[str, str]] = set()
-        insert = _insert(self.engine)
         for start in range(0, len(raws), INSERT_CHUNK):
             chunk = raws[start:start + INSERT_CHUNK]
             rows = [{
@@ -64,12 +88,7 @@ class InboxStore:
                 "payload": r.payload, "status": status, "attempts": 0, "last_error": reason,
                 "updated_at": now,
             } for r in chunk]
-            # One cached statement run with many parameter sets (SQLAlchemy's "insertmanyvalues"): a
-            # multi-VALUES statement built per call is compiled anew each time, which costs more than the write.
-            stmt = insert(inbox).on_conflict_do_nothing(
-                index_elements=["source", "source_record_id"]
-            ).returning(inbox.c.source, inbox.c.source_record_id)
-            new_keys.update((row.source, row.source_record_id) for row in conn.execute(stmt, rows))
+            new_keys.update((row.source, row.source_record_id) for row in _NEW_ROWS.returning(conn, rows))
         seen: set[tuple[str, str]] = set()
         result = []
         for r in raws:  # a duplicate inside the same call counts as stored once
@@ -198,7 +217,10 @@ class InboxStore:
                                       "updated_at": now, "last_error": error}
             if reset_attempts:
                 values["attempts"] = 0
-            if lead_keys:  # one executemany: each row gets its own lead key
+            if lead_keys and not reset_attempts:  # one executemany: each row gets its own lead key
+                _SETTLED_ROWS.run(conn, [{"row_id": i, "row_lead_key": lead_keys.get(i), "v_status": status,
+                                          "v_now": now, "v_error": error} for i in ids])
+            elif lead_keys:
                 stmt = update(inbox).where(inbox.c.id == bindparam("row_id")).values(
                     **values, lead_key=bindparam("row_lead_key"))
                 conn.execute(stmt, [{"row_id": i, "row_lead_key": lead_keys.get(i)} for i in ids])

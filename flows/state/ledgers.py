@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Row, select, update
 
+from connectors.many_rows import ManyRows
 from connectors.records import SkippedRep
 from connectors.redaction import redact
 from flows.state.engine import utcnow
@@ -20,6 +21,8 @@ from flows.state.schema import decisions, rotation_ledger, rotation_state, runs
 from rules.assign import PinnedRoute
 
 T = TypeVar("T")
+_DECISION_ROWS = ManyRows(lambda _: decisions.insert(), columns_from_rows=True)
+_LEDGER_ROWS = ManyRows(lambda _: rotation_ledger.insert(), columns_from_rows=True)
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,7 @@ def write_decisions(conn: Connection, run_id: str, rows: Sequence[Mapping[str, A
                     profiles: Sequence[ProfileOutcome], now: datetime) -> None:
     """Decision rows and the profiles' decided state, inside the caller's transaction."""
     if rows:
-        conn.execute(decisions.insert(), [{**row, "run_id": run_id, "created_at": now} for row in rows])
+        _DECISION_ROWS.run(conn, [{**row, "run_id": run_id, "created_at": now} for row in rows])
     save_outcomes(conn, profiles, now)
 
 
@@ -69,7 +72,7 @@ class LedgerStore:
             conn.execute(update(rotation_state).where(rotation_state.c.name == name).values(
                 state=new_state, version=rotation_state.c.version + 1, updated_at=now))
             if entries:
-                conn.execute(rotation_ledger.insert(), [{
+                _LEDGER_ROWS.run(conn, [{
                     "run_id": run_id, "lead_key": e.lead_key, "team": e.team, "owner": e.owner,
                     "method": e.method, "skipped": [list(s) for s in e.skipped], "at": now,
                     "rule_id": e.rule_id, "reason": e.reason,

@@ -18,6 +18,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import LargeBinary
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -59,13 +60,30 @@ _PRIMED = {version: zlib.compressobj(9, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_ST
            for version, dictionary in _DICTIONARIES.items()}
 
 
+def compact_json(value: Any) -> bytes:
+    """Compact UTF-8 JSON, as json.dumps(separators=(",", ":"), ensure_ascii=False) wrote it (floats below
+    1e-4 aside: 1.5e-7 for 1.5e-07, the same number), in a fraction of the time: a state store packs
+    several values per lead. A NaN float, which is not JSON, becomes null."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # what orjson refuses (integers past 64 bits, keys that are not strings): as before
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 def pack(value: Any, version: int = _CURRENT) -> bytes:
     """Compact JSON, DEFLATE-compressed with the dictionary of `version` (an earlier one only to test reading)."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    text = compact_json(value)
     if len(text) <= _STORED_AS_IS:
         return text
     compressor = _PRIMED[version].copy()
     return bytes([version]) + compressor.compress(text) + compressor.flush()
+
+
+def _loads(text: bytes) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:  # NaN and the like, which json.dumps wrote in rows of earlier versions
+        return json.loads(text)
 
 
 def unpack(stored: Any) -> Any:
@@ -78,7 +96,7 @@ def unpack(stored: Any) -> Any:
         if not stored or stored[0] not in _DICTIONARIES:  # JSON text carried over as bytes (PostgreSQL)
             return json.loads(stored)
         decompressor = zlib.decompressobj(-15, _DICTIONARIES[stored[0]])
-        return json.loads(decompressor.decompress(stored[1:]) + decompressor.flush())
+        return _loads(decompressor.decompress(stored[1:]) + decompressor.flush())
     if isinstance(stored, str):
         return json.loads(stored)
     return stored  # a JSON column not yet migrated hands back parsed data

@@ -12,9 +12,10 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, select, update
 
+from connectors.many_rows import ManyRows
 from connectors.records import Event, Lead, ProfileState, StageTransition
 from flows.state.engine import as_utc
-from flows.state.inbox import _insert
+from flows.state.inbox import insert_for
 from flows.state.schema import profile_events, profile_identities, profile_transitions, profiles
 from rules.trusted import trusted
 
@@ -181,21 +182,25 @@ def _profile(row: Any) -> Profile:
                    ruleset_version=row.ruleset_version, next_rescore_at=as_utc(row.next_rescore_at))
 
 
+_OUTCOME_COLUMNS = ("score", "grade", "qualification", "stage", "stage_since", "owner", "lists", "crm_id", "mql_at",
+                    "next_rescore_at", "ruleset_version", "updated_at")
+_OUTCOME_ROWS = ManyRows(lambda _: update(profiles).where(profiles.c.id == bindparam("pid")).values(
+    **{name: bindparam(f"v_{name}") for name in _OUTCOME_COLUMNS}))
+IDENTITY_ROWS = ManyRows(lambda dialect: insert_for(dialect)(profile_identities).on_conflict_do_nothing(
+    index_elements=["kind", "value"]), columns_from_rows=True)
+_TRANSITION_ROWS = ManyRows(lambda _: profile_transitions.insert(), columns_from_rows=True)
+
+
 def save_outcomes(conn: Connection, outcomes: Sequence[ProfileOutcome], now: datetime) -> None:
     """Write decided state and stage transitions (called inside the decisions ledger's transaction)."""
     if not outcomes:
         return
-    names = ("score", "grade", "qualification", "stage", "stage_since", "owner", "lists", "crm_id", "mql_at",
-             "next_rescore_at", "ruleset_version")
-    conn.execute(update(profiles).where(profiles.c.id == bindparam("pid")).values(
-        updated_at=now, **{name: bindparam(f"v_{name}") for name in names}),
-        [{"pid": o.profile_id, **{f"v_{name}": getattr(o, name) for name in names}} for o in outcomes])
-    crm_ids = [{"kind": "crm_id", "value": o.crm_id, "profile_id": o.profile_id} for o in outcomes if o.crm_id]
-    if crm_ids:  # the CRM record is an identity too: a later read of it (CRM as a source) finds the person
-        insert = _insert(conn.engine)
-        conn.execute(insert(profile_identities).on_conflict_do_nothing(index_elements=["kind", "value"]), crm_ids)
-    moves = [o for o in outcomes if o.transition is not None]
-    if moves:
-        conn.execute(profile_transitions.insert(), [{
-            "profile_id": o.profile_id, "from_stage": o.transition.from_stage, "to_stage": o.transition.to_stage,
-            "at": o.transition.at, "cause": o.transition.cause} for o in moves if o.transition is not None])
+    _OUTCOME_ROWS.run(conn, [{"pid": o.profile_id, "v_updated_at": now,
+                              **{f"v_{name}": getattr(o, name) for name in _OUTCOME_COLUMNS[:-1]}}
+                             for o in outcomes])
+    # the CRM record is an identity too: a later read of it (CRM as a source) finds the person
+    IDENTITY_ROWS.run(conn, [{"kind": "crm_id", "value": o.crm_id, "profile_id": o.profile_id}
+                             for o in outcomes if o.crm_id])
+    _TRANSITION_ROWS.run(conn, [{
+        "profile_id": o.profile_id, "from_stage": o.transition.from_stage, "to_stage": o.transition.to_stage,
+        "at": o.transition.at, "cause": o.transition.cause} for o in outcomes if o.transition is not None])

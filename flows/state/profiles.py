@@ -32,20 +32,25 @@ from sqlalchemy import (
 )
 
 from connectors.identity import Identity, Person, identities_of, resolve
-from connectors.records import Lead
+from connectors.many_rows import ManyRows
+from connectors.records import Lead, ProfileState
 from flows.pipeline.merge import merge_leads
 from flows.state.engine import as_utc
 from flows.state.inbox import _insert
 from flows.state.profile_rows import (
     CHUNK,
+    IDENTITY_ROWS,
     Profile,
     event_row,
     fit_json,
+    fit_of,
     insert_events,
     load_profiles,
 )
 from flows.state.schema import profile_events, profile_identities, profile_merges, profile_transitions, profiles
 
+_NEW_PROFILES = ManyRows(lambda _: profiles.insert().returning(profiles.c.id, profiles.c.lead_key),
+                         columns_from_rows=True)
 PROFILE_LOCK_KEY = 0x6C732D70726F6631  # "ls-prof1"
 _SQLITE_IDENTITIES = "SELECT value, profile_id FROM profile_identities WHERE kind = ? AND value IN ({marks})"
 RETENTION = timedelta(days=90)
@@ -82,25 +87,31 @@ class ProfileStore:
             rest = [i for i in range(len(leads)) if i not in direct]
             profile_of = [0] * len(leads)
             moved: dict[int, int] = {}
+            created: dict[int, Profile] = {}
             if rest:
                 people = resolve([identities[i] for i in rest], known, self._emails_of(conn, set(known.values())),
                                  [f"{leads[i].source}/{leads[i].source_record_id}" for i in rest])
                 for person in people:
                     person.leads = [rest[j] for j in person.leads]
-                self._create_profiles(conn, people, leads, now)
+                created = self._create_profiles(conn, people, leads, now)
                 for person in people:
                     assert person.profile_id is not None
                     for merged_id, reason in sorted(person.merged.items()):
                         self._merge(conn, person.profile_id, merged_id, reason, now)
                         moved[merged_id] = person.profile_id
-                self._store_batch(conn, people, leads, now)
+                self._store_batch(conn, people, leads, now, set(created))
                 for person in people:
                     for i in person.leads:
                         profile_of[i] = int(person.profile_id or 0)
             for i, pid in direct.items():
                 profile_of[i] = moved.get(pid, pid)
             self._append_events(conn, {i: profile_of[i] for i in direct}, leads)
-            found = load_profiles(conn, set(profile_of), now, keep_days) if load else {}
+            found: dict[int, Profile] = {}
+            if load:
+                # A profile created just now without events is what we wrote: no need to read it back.
+                with_events = {profile_of[i] for i, lead in enumerate(leads) if lead.events}
+                found = {pid: profile for pid, profile in created.items() if pid not in with_events}
+                found.update(load_profiles(conn, set(profile_of) - found.keys(), now, keep_days))
         return Attached(profiles=found, profile_of=profile_of)
 
     def _append_events(self, conn: Connection, targets: dict[int, int], leads: Sequence[Lead]) -> None:
@@ -160,33 +171,42 @@ class ProfileStore:
         return emails
 
     def _create_profiles(self, conn: Connection, people: Sequence[Person], leads: Sequence[Lead],
-                         now: datetime) -> None:
-        """One insert for every new person; its key is its first submission's (the key CRM writes use)."""
+                         now: datetime) -> dict[int, Profile]:
+        """One insert for every new person, facts included; its key is its first submission's (the key CRM
+        writes use). Returns the new profiles as written (without events)."""
         new = [p for p in people if p.profile_id is None]
         if not new:
-            return
-        keys = []
+            return {}
+        keys, rows = [], []
         for person in new:
             mine = sorted((leads[i] for i in person.leads), key=lambda lead: (lead.events_only, lead.received_at))
             keys.append(mine[0].lead_key)
-        rows = conn.execute(profiles.insert().returning(profiles.c.id, profiles.c.lead_key), [
-            {"lead_key": key, "has_lead_data": False, "worked": False, "updated_at": now} for key in keys])
-        ids = {row.lead_key: row.id for row in rows}
-        for person, key in zip(new, keys, strict=True):
+            facts = _facts(None, mine[0].lead_key, False, None, mine, now)
+            rows.append({"lead_key": mine[0].lead_key, "worked": False, "updated_at": now, "fit": facts["v_fit"],
+                         "has_lead_data": facts["v_data"], "last_activity_at": facts["v_active"],
+                         "next_rescore_at": None if facts["v_data"] else facts["v_keep"]})
+        ids = {row.lead_key: row.id for row in _NEW_PROFILES.returning(conn, rows)}
+        created: dict[int, Profile] = {}
+        for person, key, row in zip(new, keys, rows, strict=True):
             person.profile_id = ids[key]
+            created[ids[key]] = Profile(
+                id=ids[key], lead_key=key, has_lead_data=row["has_lead_data"], fit=fit_of(row["fit"], key), events=[],
+                state=ProfileState(worked=False, last_activity_at=row["last_activity_at"]),
+                next_rescore_at=row["next_rescore_at"])
+        return created
 
     def _store_batch(self, conn: Connection, people: Sequence[Person], leads: Sequence[Lead],
-                     now: datetime) -> None:
-        """New identities and events in multi-row inserts; fit facts and last activity in one update."""
+                     now: datetime, created: set[int]) -> None:
+        """New identities and events in multi-row inserts; fit facts and last activity of the people stored
+        before (the new ones were inserted with theirs) in one update."""
         insert_many = _insert(self.engine)
         identity_rows = [{"kind": x.kind, "value": x.value, "profile_id": p.profile_id}
                          for p in people for x in p.new_identities]
-        if identity_rows:
-            conn.execute(insert_many(profile_identities).on_conflict_do_nothing(index_elements=["kind", "value"]),
-                         identity_rows)
+        IDENTITY_ROWS.run(conn, identity_rows)
         insert_events(conn, insert_many, [event_row(int(p.profile_id or 0), e)
                                           for p in people for i in p.leads for e in leads[i].events])
-        pids = sorted({int(p.profile_id or 0) for p in people})
+        known = [p for p in people if int(p.profile_id or 0) not in created]
+        pids = sorted({int(p.profile_id or 0) for p in known})
         current: dict[int, Any] = {}
         for start in range(0, len(pids), CHUNK):
             for row in conn.execute(select(profiles.c.id, profiles.c.fit, profiles.c.lead_key,
@@ -194,25 +214,13 @@ class ProfileStore:
                                     .where(profiles.c.id.in_(pids[start:start + CHUNK]))):
                 current[row.id] = row
         updates = []
-        for person in people:
+        for person in known:
             row = current[int(person.profile_id or 0)]
-            mine = [leads[i] for i in person.leads]
-            with_data = [lead for lead in mine if not lead.events_only]
-            fit = row.fit
-            if with_data and not row.fit and len(with_data) == 1:
-                fit = fit_json(with_data[0])  # a new person: nothing to merge with
-            elif with_data:
-                facts = [Lead.model_validate({**row.fit, "lead_key": row.lead_key})] if row.fit else []
-                fit = fit_json(merge_leads([*facts, *with_data]))
-            fit = _engagement_signals(fit, [lead for lead in mine if lead.events_only])
-            times = [e.at for lead in mine for e in lead.events]
-            if row.last_activity_at is not None:
-                times.append(as_utc(row.last_activity_at))  # type: ignore[arg-type]
-            active = max(times) if times else None
-            has_data = bool(row.has_lead_data or with_data)
-            updates.append({"pid": row.id, "v_fit": fit, "v_data": has_data, "v_active": active,
-                            # without lead data: due for pruning once the retention has passed
-                            "v_keep": None if has_data else max(active or now, now) + RETENTION})
+            updates.append({"pid": row.id, **_facts(row.fit, row.lead_key, bool(row.has_lead_data),
+                                                    as_utc(row.last_activity_at), [leads[i] for i in person.leads],
+                                                    now)})
+        if not updates:
+            return
         next_at = profiles.c.next_rescore_at
         conn.execute(update(profiles).where(profiles.c.id == bindparam("pid")).values(
             fit=bindparam("v_fit"), has_lead_data=bindparam("v_data"), last_activity_at=bindparam("v_active"),
@@ -356,6 +364,26 @@ class ProfileStore:
             query = query.where(profile_events.c.profile_id == profile_id)
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
+
+
+def _facts(fit: Any, lead_key: str, had_data: bool, last_active: datetime | None, mine: Sequence[Lead],
+           now: datetime) -> dict[str, Any]:
+    """A profile's facts after `mine` (its leads of this batch) joined what it held (`fit`, ...; None if new)."""
+    with_data = [lead for lead in mine if not lead.events_only]
+    if with_data and not fit and len(with_data) == 1:
+        fit = fit_json(with_data[0])  # a new person: nothing to merge with
+    elif with_data:
+        facts = [Lead.model_validate({**fit, "lead_key": lead_key})] if fit else []
+        fit = fit_json(merge_leads([*facts, *with_data]))
+    fit = _engagement_signals(fit, [lead for lead in mine if lead.events_only])
+    times = [e.at for lead in mine for e in lead.events]
+    if last_active is not None:
+        times.append(last_active)
+    active = max(times) if times else None
+    has_data = bool(had_data or with_data)
+    # without lead data: due for pruning once the retention has passed
+    return {"v_fit": fit, "v_data": has_data, "v_active": active,
+            "v_keep": None if has_data else max(active or now, now) + RETENTION}
 
 
 def _changes_facts(lead: Lead) -> bool:
