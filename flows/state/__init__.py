@@ -17,6 +17,7 @@ from flows.state.migrate import upgrade_to_head
 from flows.state.outbox import OutboxStore
 from flows.state.parking import ParkingStore, Submission
 from flows.state.pauses import PauseStore, SourcePause
+from flows.state.profile_queries import ProfileQueryStore
 from flows.state.profile_rows import Profile, ProfileOutcome
 from flows.state.profiles import Attached, ProfileStore
 from flows.state.retention import RetentionStore
@@ -25,8 +26,8 @@ __all__ = ["Attached", "DeadLetter", "DeadLetterRow", "InboxRow", "LedgerEntry",
            "SourcePause", "StateStore", "Submission"]
 
 
-class StateStore(InboxStore, DeadLetterStore, LedgerStore, ProfileStore, RetentionStore, OutboxStore, PauseStore,
-                 ParkingStore):
+class StateStore(InboxStore, DeadLetterStore, LedgerStore, ProfileStore, ProfileQueryStore, RetentionStore,
+                 OutboxStore, PauseStore, ParkingStore):
     """All durable state of leadsync behind one object."""
 
     def __init__(self, url: str) -> None:
