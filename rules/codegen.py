@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from operator import attrgetter
 from typing import Any
 
 from rules.conditions import _fold, miles_between, within_miles_target
@@ -54,6 +55,7 @@ def remember_match(memo: MatchMemo, pattern: re.Pattern[str], value: Any) -> boo
 
 
 RUNTIME: dict[str, Any] = {"_fold": _fold, "_EMPTY": _EMPTY, "_is_number": _is_number,
+                           "_event_type": attrgetter("type"),
                            "miles_between": miles_between, "location_of": location_of,
                            "remember_match": remember_match}
 
@@ -110,7 +112,7 @@ class SourceBuilder:
             if match.group(2):
                 return f"count_events(events, {kind}, {self.const(int(match.group(2)) * 86400)}, now, profile)"
             # count_events(events, kind, None, now, profile) inline, the types listed once for every such fact
-            self.prelude["event_types"] = "[e.type for e in events] if events else ()"
+            self.prelude["event_types"] = "list(map(_event_type, events)) if events else ()"  # no frame per lead
             return (f"(event_types.count({kind}) + (0 if profile is None else "
                     f"profile.compacted_event_counts.get({kind}, 0)))")
         return "None"

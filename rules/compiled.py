@@ -20,7 +20,7 @@ from typing import Any
 from connectors.records import Lead, ProfileState, ScoreLine
 from rules.behaviour import behaviour_rules, decay_detail, decay_step, earliest, fact_expiry
 from rules.behaviour_compiled import BehaviourScorer
-from rules.codegen import RUNTIME, SourceBuilder
+from rules.codegen import RUNTIME, STAGE_FACTS, SourceBuilder
 from rules.conditions import referenced_fields
 from rules.explain import closing_text, line_text, mql_text, summary_text
 from rules.facts import _EVENT_FIELD, count_events, days_idle, last_activity, location_of
@@ -85,6 +85,7 @@ def build_evaluator(spec: RulesFile, version: str) -> tuple[Evaluator, str]:
     """Generate, compile and return the evaluator for `spec` (already validated) and its source."""
     src = SourceBuilder(spec.lists, spec.offices)
     scoring = spec.scoring
+    stage_read = set().union(*(referenced_fields(c) for c in lead_conditions(spec))) & set(STAGE_FACTS)
     body: list[str] = ["reasons = []"]
     for disqualify in spec.qualification.disqualify:
         body.append(f"if {src.condition(disqualify.when)}: reasons.append({src.const(disqualify.reason)})")
@@ -119,7 +120,8 @@ def build_evaluator(spec: RulesFile, version: str) -> tuple[Evaluator, str]:
     grades = scoring.grades
     threshold, life = src.const(scoring.mql_threshold), src.const(spec.lifecycle)
     a, b, c = src.const(grades.A), src.const(grades.B), src.const(grades.C)
-    body += ["score = fit + behaviour", "fit_score = fit", "behaviour_score = behaviour",
+    body += ["score = fit + behaviour", *[f"{name} = {total}" for name, total in (("fit_score", "fit"),
+                                          ("behaviour_score", "behaviour")) if name in stage_read],
              f"grade = 'A' if fit >= {a} else 'B' if fit >= {b} else 'C' if fit >= {c} else 'D'",
              # is_mql(...), with the common case (no past) inline
              f"mql = qualification == 'qualified' and (score >= {threshold} or (profile is not None and "
@@ -173,7 +175,8 @@ def build_evaluator(spec: RulesFile, version: str) -> tuple[Evaluator, str]:
     # Field names come from the Decision model itself (identifiers), so they may be literal keys.
     items = ", ".join(f"{name!r}: {values[name]}" for name in DECISION_FIELDS if name.isidentifier())
     body.append(f"return {{{items}}}, summary, closing, route_index")
-    head = [f"{name} = None" for name in ("qualification", "score", "fit_score", "behaviour_score", "grade", "mql")]
+    # A stage fact a condition reads before its stage reads None (only those read are set).
+    head = [f"{name} = None" for name in STAGE_FACTS if name in stage_read]
     head += ["fields = lead.__dict__", "events = fields['events']", *src.fact_loads()]
     # A factory taking the constants, so the evaluator reads them as closure cells, not globals.
     constants = ", ".join(src.constants)

@@ -174,7 +174,7 @@ class Ruleset:
                 values.update(route_fields)
                 skipped: list[SkippedRep] = []
                 values["skipped"] = skipped
-                values["explanation"] = summary + sentence + closing
+                values["explanation"] = f"{summary}{sentence}{closing}"  # one copy of the text, not two
                 made_entry = entry_fields.copy()
                 made_entry["lead_key"], made_entry["skipped"], made_entry["at"] = key, skipped, now
                 entry: dict[str, Any] | None = made_entry

@@ -19,7 +19,8 @@ LOCATION_UNPLACED = "Location not placed (no city or postal code we could find):
 
 def line_text(rule_id: str, points: float, detail: str = "") -> str:
     """A score line's part of the paragraph: 'senior +15', 'pricing-page +20 (2 x 10, 2026-11-20 to 2026-11-28)'."""
-    return f"{rule_id} {points:+g}" + (f" ({detail})" if detail else "")
+    signed = _SIGNED.get(points) or _signed(points)  # f"{points:+g}", formatted once per value
+    return f"{rule_id} {signed} ({detail})" if detail else f"{rule_id} {signed}"
 
 
 def explain(decision: Decision | Mapping[str, Any], mql_threshold: float, notes: Sequence[str] = ()) -> str:
@@ -55,8 +56,9 @@ def summary_text(qualification: str, reasons: Sequence[str], failed: Sequence[st
     if stage is None:
         stage_text = ""
     else:
-        stage_text = (" Stage " + stage + (" since " + day_text(since) if since is not None else "")
-                      + (" (" + cause + ")." if cause else "."))
+        # day_text's cache read inline, as the numbers' below
+        day = "" if since is None else " since " + (_DAYS.get(since.toordinal()) or day_text(since))
+        stage_text = f" Stage {stage}{day} ({cause})." if cause else f" Stage {stage}{day}."
     known = _FORMATTED.get  # _g's cache read inline: a number formatted before (never 0) is one dict read
     # One string built from its pieces in one step: concatenating ~20 pieces one by one copied the text each time.
     return (f"{head}{known(score) or _g(score)} = fit {known(fit_score) or _g(fit_score)}"
@@ -112,6 +114,22 @@ def _g(value: float) -> str:
         if len(_FORMATTED) > _FORMAT_CACHE:
             _FORMATTED.clear()
         known = _FORMATTED[value] = f"{value:g}"
+    return known
+
+
+_SIGNED: dict[float, str] = {}
+
+
+def _signed(value: float) -> str:
+    """f'{value:+g}', each value formatted once (rule points repeat), within a bound: formatting a float
+    costs more than deciding a rule."""
+    if not value:  # 0.0 and -0.0 are equal keys but print differently
+        return f"{value:+g}"
+    known = _SIGNED.get(value)
+    if known is None:
+        if len(_SIGNED) > _FORMAT_CACHE:
+            _SIGNED.clear()
+        known = _SIGNED[value] = f"{value:+g}"
     return known
 
 
