@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
+
 from connectors.records import CrmRecord, Decision, Lead, ProfileState, SkippedRep
 from rules.assign import KEPT_METHODS, PinnedRoute, Route, Router
 from rules.behaviour import behaviour_rules
@@ -147,6 +149,9 @@ class Ruleset:
         uses_location, profiles = self.uses_location, ctx.profiles
         fields_set = self._fields_set
         new_decision, new_entry, set_slot = Decision.__new__, RotationEntry.__new__, object.__setattr__
+        # pydantic's own slots, set through their descriptors: object.__setattr__ looks each name up first
+        set_fields_set, set_extra, set_private = (BaseModel.__dict__[slot].__set__ for slot in (
+            "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__"))
         decisions: list[Decision] = []
         entries: list[RotationEntry] = []
         for lead in leads:
@@ -193,9 +198,9 @@ class Ruleset:
             # trusted(Decision, values, fields_set), inline: the four slots pydantic reads, filled directly
             decision = new_decision(Decision)
             set_slot(decision, "__dict__", values)
-            set_slot(decision, "__pydantic_fields_set__", fields_set)
-            set_slot(decision, "__pydantic_extra__", None)
-            set_slot(decision, "__pydantic_private__", None)
+            set_fields_set(decision, fields_set)
+            set_extra(decision, None)
+            set_private(decision, None)
             decisions.append(decision)
             if entry is not None:
                 # A frozen dataclass's __init__ sets each field through object.__setattr__, slower than deciding

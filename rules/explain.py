@@ -81,7 +81,17 @@ def route_text(owner: str | None, queue: str | None, rule_id: str | None, method
 
 def closing_text(lists_add: Sequence[str], status: str | None, version: str) -> str:
     """' Nurture: Early. Status New. Ruleset 1 (sha256:...).'"""
-    return f"{' Nurture: ' + ', '.join(lists_add) + '.' if lists_add else ''} Status {status}. Ruleset {version}."
+    key = (status, version, *lists_add)  # a decision's lists and status are one of a few
+    text = _CLOSINGS.get(key)
+    if text is None:
+        if len(_CLOSINGS) > _FORMAT_CACHE:
+            _CLOSINGS.clear()
+        text = _CLOSINGS[key] = (f"{' Nurture: ' + ', '.join(lists_add) + '.' if lists_add else ''} Status {status}."
+                                 f" Ruleset {version}.")
+    return text
+
+
+_CLOSINGS: dict[tuple[str | None, ...], str] = {}
 
 
 def mql_text(mql: bool, threshold: float) -> str:
