@@ -59,6 +59,8 @@ class BehaviourScorer:
         # (rule, count, first day, last day) -> points, score line, its part of the explanation
         self._lines: dict[tuple[int, int, int, int], tuple[float, ScoreLine, str]] = {}
         self._counts: dict[tuple[int, int], tuple[float, str]] = {}  # (rule, count) -> points, count_text
+        # One fields set for every line made here: it holds every field already (as the Decisions' one does)
+        self._fields_set = set(_LINE_FIELDS)
         self.windows = [timedelta(days=rule.window_days) for rule in rules]
         self.points = [rule.points for rule in rules]  # read per lead: a list read, not a pydantic attribute
         self.ids = [rule.id for rule in rules]
@@ -157,7 +159,7 @@ class BehaviourScorer:
         points = counted_as[0]
         detail = rule_detail(counted_as[1], first_at, last_at)
         line = trusted(ScoreLine, {"rule_id": rule.id, "points": points, "kind": "behaviour", "detail": detail},
-                       set(_LINE_FIELDS))
+                       self._fields_set)
         if len(self._lines) >= _MEMO_LINES:
             self._lines.clear()
         made = self._lines[key] = (points, line, line_text(rule.id, points, detail))

@@ -70,6 +70,7 @@ class SourceBuilder:
         self.fact_vars: dict[str, str] = {}
         self.views: dict[str, str] = {}  # per-lead derived values of a fact, e.g. f0_cf -> its case-folded form
         self.prelude: dict[str, str] = {}  # per-lead values facts are read from, e.g. the lead's event types
+        self.counts: set[str] = set()  # the variables of event counts
 
     def const(self, value: Any) -> str:
         name = f"k{len(self.constants)}"
@@ -81,6 +82,8 @@ class SourceBuilder:
             return name
         if name not in self.fact_vars:
             self.fact_vars[name] = f"f{len(self.fact_vars)}"
+            if _EVENT_FIELD.match(name):  # an event count: always an int (see _load)
+                self.counts.add(self.fact_vars[name])
         return self.fact_vars[name]
 
     def fact_loads(self) -> list[str]:
@@ -193,5 +196,7 @@ class SourceBuilder:
         raise ValueError(f"operator {op!r} was not validated")  # compile_condition rejects it first
 
     def _numeric(self, var: str) -> str:
+        if var in self.counts:
+            return "True"
         # The common int/float cases by class; anything else (subclasses, bool) as rules.conditions decides.
         return self._view(var, "num", f"({var}.__class__ is int or {var}.__class__ is float or _is_number({var}))")

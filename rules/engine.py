@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
-
 from connectors.records import CrmRecord, Decision, Lead, ProfileState, SkippedRep
 from rules.assign import KEPT_METHODS, PinnedRoute, Route, Router
 from rules.behaviour import behaviour_rules
@@ -25,7 +23,7 @@ from rules.explain import LOCATION_UNPLACED, explain, notes_text, route_text
 from rules.facts import location_of
 from rules.models import Assign, RulesFile
 from rules.routing import RotationState, round_robin_turn
-from rules.trusted import DECISION_FIELDS
+from rules.trusted import DECISION_FIELDS, set_extra, set_fields_set, set_private
 
 
 @dataclass(frozen=True)
@@ -149,9 +147,6 @@ class Ruleset:
         uses_location, profiles = self.uses_location, ctx.profiles
         fields_set = self._fields_set
         new_decision, new_entry, set_slot = Decision.__new__, RotationEntry.__new__, object.__setattr__
-        # pydantic's own slots, set through their descriptors: object.__setattr__ looks each name up first
-        set_fields_set, set_extra, set_private = (BaseModel.__dict__[slot].__set__ for slot in (
-            "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__"))
         decisions: list[Decision] = []
         entries: list[RotationEntry] = []
         for lead in leads:
