@@ -175,9 +175,7 @@ class Ruleset:
                 skipped: list[SkippedRep] = []
                 values["skipped"] = skipped
                 values["explanation"] = f"{summary}{sentence}{closing}"  # one copy of the text, not two
-                made_entry = entry_fields.copy()
-                made_entry["lead_key"], made_entry["skipped"], made_entry["at"] = key, skipped, now
-                entry: dict[str, Any] | None = made_entry
+                entry: dict[str, Any] | None = {"lead_key": key, "skipped": skipped, "at": now, **entry_fields}
             else:
                 route = kept or place(first_match, account_owner, domain, now, state)
                 values["owner"] = route.owner
