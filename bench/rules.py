@@ -12,9 +12,9 @@ rule-engine is slow, so it runs on a subset (said in the output); the leadsync /
 rates on that same subset (leadsync timed on it again, freshly built; both timed --repeat times in turns, the
 best of each compared, as leadsync's timing is the shorter one and a neighbour's interruption skews it more):
 the cost per lead of an engine that builds full decisions grows with the number of results it keeps alive, so
-its rates on 2,000 and on 30,000 leads differ (both are printed). Each engine is built once outside the timed part; its build time is
-printed beside its rate. GC runs with the product's settings
-(flows.gc_tuning, as `leadsync run` applies after start-up) unless --default-gc.
+its rates on 2,000 and on 30,000 leads differ (both are printed). Each engine is built once outside the timed
+part; its build time is printed beside its rate. GC runs with the product's settings (flows.gc_tuning, as
+`leadsync run` applies after start-up) unless --default-gc.
 Figures measured so far are in the README's Performance section, with the machine and its load.
 Usage: python bench/rules.py [--leads 100000] [--rule-engine-leads 5000] [--repeat 3] [--default-gc]
 """
