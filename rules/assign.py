@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from connectors.records import SkippedRep
+from rules.explain import route_text
 from rules.models import Assign, Routing
 from rules.routing import RotationState, pick_from_team, round_robin_turn, unavailable_reason
 
@@ -47,6 +48,17 @@ class Route:
     kept: bool = False  # the lead stays where it is (CRM owner or an earlier attempt): no new turn taken
 
 
+@dataclass(frozen=True, slots=True)
+class FixedRoute:
+    """An assignment that cannot fail (see `Router._sure_route`), made ready when the ruleset is built: per owner
+    it can give, the Decision's routing fields, the explanation's routing sentence and the rotation entry's fields
+    (all but the lead key, the time and the skipped list, which are the lead's own)."""
+
+    turn: tuple[str, tuple[str, ...]] | None  # a plain round-robin team and its members: the owner is its next turn
+    owner: str | None  # the owner it always gives when `turn` is None (None: a queue)
+    made: dict[str | None, tuple[dict[str, Any], str, dict[str, Any]]]
+
+
 class Router:
     """The routing section of one ruleset, with what can be worked out once."""
 
@@ -61,6 +73,29 @@ class Router:
         self._rules = [self._plan(rule.assign, rule.id) for rule in routing.rules]
         self._default = self._plan(routing.default, None)
         self._sure = [self._sure_route(plan) for plan in self._rules]
+        # Per routing rule, then the default last (so that index -1, no rule matched, reads it): the ready-made
+        # route, or None where `place` must decide.
+        self.fixed: list[FixedRoute | None] = [None if sure is None else self._fixed(sure, False)
+                                               for sure in self._sure]
+        default_sure = self._sure_route(self._default)
+        self.fixed.append(None if default_sure is None else self._fixed(default_sure, True))
+
+    def _fixed(self, sure: tuple[str, str | None, str, str, tuple[str, ...] | None], default: bool) -> FixedRoute:
+        """The fields `place` gives for a sure assignment (as the rule's, or as the default route)."""
+        kind, rule_id, target, reason, members = sure
+        method = {"queue": "queue", "owner": "owner"}.get(kind, "round_robin")
+        if default:  # what `place` makes of the default's route
+            method = "default" if method in {"owner", "queue"} else method
+            reason = "no routing rule matched; " + reason
+        queue = target if kind == "queue" else None
+        team = target if kind == "team" else None
+        made: dict[str | None, tuple[dict[str, Any], str, dict[str, Any]]] = {}
+        for owner in members or [None if kind == "queue" else target]:
+            fields = {"owner": owner, "queue": queue, "team": team, "routing_rule_id": rule_id,
+                      "routing_method": method, "routing_reason": reason}
+            entry = {"team": team, "owner": owner or queue, "method": method, "rule_id": rule_id, "reason": reason}
+            made[owner] = (fields, route_text(owner, queue, rule_id, method, reason, ()), entry)
+        return FixedRoute(None if members is None else (target, members), None if kind == "queue" else target, made)
 
     def _sure_route(self, plan: _Plan) -> tuple[str, str | None, str, str, tuple[str, ...] | None] | None:
         """(kind, rule id, target, reason, members) for a rule whose assignment always succeeds: a queue, an owner

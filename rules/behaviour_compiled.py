@@ -58,7 +58,12 @@ class BehaviourScorer:
         self.rules = list(rules)
         # (rule, count, first day, last day) -> points, score line, its part of the explanation
         self._lines: dict[tuple[int, int, int, int], tuple[float, ScoreLine, str]] = {}
+        self._counts: dict[tuple[int, int], tuple[float, str]] = {}  # (rule, count) -> points, count_text
+        # One fields set for every line made here: it holds every field already (as the Decisions' one does)
+        self._fields_set = set(_LINE_FIELDS)
         self.windows = [timedelta(days=rule.window_days) for rule in rules]
+        self.points = [rule.points for rule in rules]  # read per lead: a list read, not a pydantic attribute
+        self.ids = [rule.id for rule in rules]
         self._cutoffs_at: tuple[datetime | None, list[datetime] | None] = (None, None)
         by_type: dict[str, tuple[list[int], list[tuple[int, BehaviourRule]]]] = {}
         for index, rule in enumerate(rules):
@@ -118,29 +123,44 @@ class BehaviourScorer:
         tip: Tip | None = None
         tip_at: datetime | None = None
         tip_points = 0.0
-        rules, made_lines = self.rules, self._lines
-        for index in sorted(counted) if len(counted) > 1 else counted:
-            count, _, first_at, last, last_at = counted[index]
-            rule = rules[index]
+        made_lines, points_of, ids = self._lines, self.points, self.ids
+        add_line, add_part = score_lines.append, parts.append
+        for index, (count, _, first_at, last, last_at) in (sorted(counted.items()) if len(counted) > 1
+                                                            else counted.items()):
             # A line is its rule, count and the days of its first and last event: leads share them (ScoreLine
             # objects are values, shared as the fit lines are) and each is made, text and all, once.
             key = (index, count, first_at.toordinal(), last_at.toordinal())
             made = made_lines.get(key)
             if made is None:
-                points = rule_total(rule, count)
-                detail = rule_detail(count_text(rule, count, points), first_at, last_at)
-                line = trusted(ScoreLine, {"rule_id": rule.id, "points": points, "kind": "behaviour",
-                                           "detail": detail}, set(_LINE_FIELDS))
-                if len(made_lines) >= _MEMO_LINES:
-                    made_lines.clear()
-                made = made_lines[key] = (points, line, line_text(rule.id, points, detail))
-            behaviour += made[0]
-            score_lines.append(made[1])
-            parts.append(made[2])
+                made = self._make_line(key, first_at, last_at)
+            points, line, text = made
+            behaviour += points
+            add_line(line)
+            add_part(text)
             leaves = first_at + windows[index]
             if expiry is None or leaves < expiry:
                 expiry = leaves
-            each = rule.points
+            each = points_of[index]
             if each > 0 and (tip_at is None or last_at > tip_at or (last_at == tip_at and each > tip_points)):
-                tip, tip_at, tip_points = (rule.id, last), last_at, each
+                tip, tip_at, tip_points = (ids[index], last), last_at, each
         return behaviour, expiry, tip
+
+    def _make_line(self, key: tuple[int, int, int, int], first_at: datetime,
+                   last_at: datetime) -> tuple[float, ScoreLine, str]:
+        """The points, score line and explanation part of rule `key[0]` counting `key[1]` events, remembered."""
+        index, count = key[0], key[1]
+        rule = self.rules[index]
+        counted_as = self._counts.get((index, count))
+        if counted_as is None:  # the points and '3 x 10, capped at 25' of a count: formatting is dear
+            total = rule_total(rule, count)
+            if len(self._counts) >= _MEMO_LINES:
+                self._counts.clear()
+            counted_as = self._counts[(index, count)] = (total, count_text(rule, count, total))
+        points = counted_as[0]
+        detail = rule_detail(counted_as[1], first_at, last_at)
+        line = trusted(ScoreLine, {"rule_id": rule.id, "points": points, "kind": "behaviour", "detail": detail},
+                       self._fields_set)
+        if len(self._lines) >= _MEMO_LINES:
+            self._lines.clear()
+        made = self._lines[key] = (points, line, line_text(rule.id, points, detail))
+        return made

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from operator import attrgetter
 from typing import Any
 
 from rules.conditions import _fold, miles_between, within_miles_target
@@ -54,6 +55,7 @@ def remember_match(memo: MatchMemo, pattern: re.Pattern[str], value: Any) -> boo
 
 
 RUNTIME: dict[str, Any] = {"_fold": _fold, "_EMPTY": _EMPTY, "_is_number": _is_number,
+                           "_event_type": attrgetter("type"),
                            "miles_between": miles_between, "location_of": location_of,
                            "remember_match": remember_match}
 
@@ -68,6 +70,7 @@ class SourceBuilder:
         self.fact_vars: dict[str, str] = {}
         self.views: dict[str, str] = {}  # per-lead derived values of a fact, e.g. f0_cf -> its case-folded form
         self.prelude: dict[str, str] = {}  # per-lead values facts are read from, e.g. the lead's event types
+        self.counts: set[str] = set()  # the variables of event counts
 
     def const(self, value: Any) -> str:
         name = f"k{len(self.constants)}"
@@ -79,6 +82,8 @@ class SourceBuilder:
             return name
         if name not in self.fact_vars:
             self.fact_vars[name] = f"f{len(self.fact_vars)}"
+            if _EVENT_FIELD.match(name):  # an event count: always an int (see _load)
+                self.counts.add(self.fact_vars[name])
         return self.fact_vars[name]
 
     def fact_loads(self) -> list[str]:
@@ -110,7 +115,7 @@ class SourceBuilder:
             if match.group(2):
                 return f"count_events(events, {kind}, {self.const(int(match.group(2)) * 86400)}, now, profile)"
             # count_events(events, kind, None, now, profile) inline, the types listed once for every such fact
-            self.prelude["event_types"] = "[e.type for e in events] if events else ()"
+            self.prelude["event_types"] = "list(map(_event_type, events)) if events else ()"  # no frame per lead
             return (f"(event_types.count({kind}) + (0 if profile is None else "
                     f"profile.compacted_event_counts.get({kind}, 0)))")
         return "None"
@@ -191,5 +196,7 @@ class SourceBuilder:
         raise ValueError(f"operator {op!r} was not validated")  # compile_condition rejects it first
 
     def _numeric(self, var: str) -> str:
+        if var in self.counts:
+            return "True"
         # The common int/float cases by class; anything else (subclasses, bool) as rules.conditions decides.
         return self._view(var, "num", f"({var}.__class__ is int or {var}.__class__ is float or _is_number({var}))")

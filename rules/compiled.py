@@ -20,9 +20,9 @@ from typing import Any
 from connectors.records import Lead, ProfileState, ScoreLine
 from rules.behaviour import behaviour_rules, decay_detail, decay_step, earliest, fact_expiry
 from rules.behaviour_compiled import BehaviourScorer
-from rules.codegen import RUNTIME, SourceBuilder
+from rules.codegen import RUNTIME, STAGE_FACTS, SourceBuilder
 from rules.conditions import referenced_fields
-from rules.explain import line_text
+from rules.explain import closing_text, line_text, mql_text, summary_text
 from rules.facts import _EVENT_FIELD, count_events, days_idle, last_activity, location_of
 from rules.lifecycle import in_sales_hands, is_mql, next_stage
 from rules.models import RulesFile
@@ -48,9 +48,10 @@ def add_decay_line(score_lines: list[ScoreLine], parts: list[str], lost: float, 
     parts.append(part)
 
 
-Evaluation = tuple[dict[str, Any], list[str], list[str], int]
-"""The Decision's fields (routing and explanation still to fill), the explanation parts of its fit and
-of its other score lines, and the first matching routing rule's index (-1: none, or routing not asked for)."""
+Evaluation = tuple[dict[str, Any], str, str, int]
+"""The Decision's fields (routing and explanation still to fill), the explanation's sentences before and after
+the routing one (`summary_text`, `closing_text`), and the first matching routing rule's index (-1: none, or
+routing not asked for)."""
 Evaluator = Callable[[Lead, datetime, "str | None", "str | None", "str | None", bool, "ProfileState | None"],
                      Evaluation]
 """evaluate(lead, now, email domain, account owner, current CRM owner, whether to find a route, profile)."""
@@ -84,6 +85,7 @@ def build_evaluator(spec: RulesFile, version: str) -> tuple[Evaluator, str]:
     """Generate, compile and return the evaluator for `spec` (already validated) and its source."""
     src = SourceBuilder(spec.lists, spec.offices)
     scoring = spec.scoring
+    stage_read = set().union(*(referenced_fields(c) for c in lead_conditions(spec))) & set(STAGE_FACTS)
     body: list[str] = ["reasons = []"]
     for disqualify in spec.qualification.disqualify:
         body.append(f"if {src.condition(disqualify.when)}: reasons.append({src.const(disqualify.reason)})")
@@ -118,7 +120,8 @@ def build_evaluator(spec: RulesFile, version: str) -> tuple[Evaluator, str]:
     grades = scoring.grades
     threshold, life = src.const(scoring.mql_threshold), src.const(spec.lifecycle)
     a, b, c = src.const(grades.A), src.const(grades.B), src.const(grades.C)
-    body += ["score = fit + behaviour", "fit_score = fit", "behaviour_score = behaviour",
+    body += ["score = fit + behaviour", *[f"{name} = {total}" for name, total in (("fit_score", "fit"),
+                                          ("behaviour_score", "behaviour")) if name in stage_read],
              f"grade = 'A' if fit >= {a} else 'B' if fit >= {b} else 'C' if fit >= {c} else 'D'",
              # is_mql(...), with the common case (no past) inline
              f"mql = qualification == 'qualified' and (score >= {threshold} or (profile is not None and "
@@ -151,11 +154,18 @@ def build_evaluator(spec: RulesFile, version: str) -> tuple[Evaluator, str]:
     # positional arguments: binding keywords costs more
     body.append(f"stage, transition, stage_since, stage_cause = next_stage(profile, qualification, reasons, failed, "
                 f"score, mql, bool(lists_add), tip, now, {threshold}, {life})")
+    # The explanation's sentences that do not depend on routing, from the product's one paragraph builder.
+    mql_yes, mql_no = (src.const(mql_text(mql, scoring.mql_threshold)) for mql in (True, False))
+    body += [f"score_r = {_round2('score')}", f"fit_r = {_round2('fit')}", f"behaviour_r = {_round2('behaviour')}",
+             f"status = {src.const(status)}[status_key]",
+             "summary = summary_text(qualification, reasons, failed, score_r, fit_r, fit_parts, behaviour_r, "
+             f"behaviour_parts, grade, {mql_yes} if mql else {mql_no}, stage, stage_since, stage_cause)",
+             f"closing = closing_text(lists_add, status, {src.const(version)})"]
     values = {
         "lead_key": "fields['lead_key']", "qualification": "qualification", "disqualify_reasons": "reasons",
-        "failed_checks": "failed", "score": _round2("score"), "fit_score": _round2("fit"),
-        "behaviour_score": _round2("behaviour"), "score_lines": "score_lines", "grade": "grade",
-        "mql": "mql", "status_key": "status_key", "status": f"{src.const(status)}[status_key]",
+        "failed_checks": "failed", "score": "score_r", "fit_score": "fit_r",
+        "behaviour_score": "behaviour_r", "score_lines": "score_lines", "grade": "grade",
+        "mql": "mql", "status_key": "status_key", "status": "status",
         "lists_add": "lists_add", "lists_remove": "lists_remove", "ruleset_version": src.const(version),
         "explanation": "''", **{name: "None" for name in ROUTE_FIELDS},
         "stage": "stage", "stage_since": "stage_since", "stage_cause": "stage_cause",
@@ -164,8 +174,9 @@ def build_evaluator(spec: RulesFile, version: str) -> tuple[Evaluator, str]:
         raise TypeError(f"compiled evaluator does not know Decision fields {set(values) ^ set(DECISION_FIELDS)}")
     # Field names come from the Decision model itself (identifiers), so they may be literal keys.
     items = ", ".join(f"{name!r}: {values[name]}" for name in DECISION_FIELDS if name.isidentifier())
-    body.append(f"return {{{items}}}, fit_parts, behaviour_parts, route_index")
-    head = [f"{name} = None" for name in ("qualification", "score", "fit_score", "behaviour_score", "grade", "mql")]
+    body.append(f"return {{{items}}}, summary, closing, route_index")
+    # A stage fact a condition reads before its stage reads None (only those read are set).
+    head = [f"{name} = None" for name in STAGE_FACTS if name in stage_read]
     head += ["fields = lead.__dict__", "events = fields['events']", *src.fact_loads()]
     # A factory taking the constants, so the evaluator reads them as closure cells, not globals.
     constants = ", ".join(src.constants)
@@ -175,7 +186,8 @@ def build_evaluator(spec: RulesFile, version: str) -> tuple[Evaluator, str]:
                                  "add_decay_line": add_decay_line, "last_activity": last_activity,
                                  "decay_step": decay_step, "earliest": earliest, "fact_expiry": fact_expiry,
                                  "is_mql": is_mql, "in_sales_hands": in_sales_hands, "next_stage": next_stage,
-                                 "location_of": location_of}
+                                 "location_of": location_of, "summary_text": summary_text,
+                                 "closing_text": closing_text}
     exec(compile(source, "<leadsync ruleset>", "exec"), namespace)  # noqa: S102 - source built by rules.codegen
     evaluator: Evaluator = namespace["factory"](**src.constants)
     return evaluator, source

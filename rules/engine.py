@@ -12,17 +12,18 @@ import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from connectors.records import CrmRecord, Decision, Lead, ProfileState, SkippedRep
 from rules.assign import KEPT_METHODS, PinnedRoute, Route, Router
 from rules.behaviour import behaviour_rules
 from rules.compiled import Evaluator, build_evaluator, lead_conditions, time_facts
 from rules.conditions import Predicate, referenced_fields
-from rules.explain import LOCATION_UNPLACED, explain
+from rules.explain import LOCATION_UNPLACED, explain, notes_text, route_text
 from rules.facts import location_of
 from rules.models import Assign, RulesFile
-from rules.routing import RotationState
-from rules.trusted import DECISION_FIELDS, trusted
+from rules.routing import RotationState, round_robin_turn
+from rules.trusted import DECISION_FIELDS, set_extra, set_fields_set, set_private
 
 
 @dataclass(frozen=True)
@@ -141,9 +142,11 @@ class Ruleset:
         state = ctx.rotation.model_copy(deep=True)
         state.roll_day(ctx.now)
         now, crm, account_owners, pinned = ctx.now, ctx.crm, ctx.account_owners, ctx.pinned_owners
-        keep, place = self.router.keep, self.router.place
-        threshold, uses_location, profiles = self.spec.scoring.mql_threshold, self.uses_location, ctx.profiles
+        keep, place, fixed_routes = self.router.keep, self.router.place, self.router.fixed
+        today = state.assigned_today  # the daily counts (roll_day above replaced them, nothing does below)
+        uses_location, profiles = self.uses_location, ctx.profiles
         fields_set = self._fields_set
+        new_decision, new_entry, set_slot = Decision.__new__, RotationEntry.__new__, object.__setattr__
         decisions: list[Decision] = []
         entries: list[RotationEntry] = []
         for lead in leads:
@@ -156,21 +159,48 @@ class Ruleset:
                                                                                 if domain and account_owners else None)
             current = existing.owner if existing else None
             kept = keep(current, key, pinned) if current or pinned else None  # neither: nothing to keep
-            values, fit, behaviour, first_match = evaluate(lead, now, domain, account_owner, current, kept is None,
-                                                           profiles.get(key) if profiles else None)
-            route = kept or place(first_match, account_owner, domain, now, state)
-            values["owner"] = route.owner
-            values["queue"] = route.queue
-            values["team"] = route.team
-            values["routing_rule_id"] = route.rule_id
-            values["routing_method"] = route.method
-            values["routing_reason"] = route.reason
-            values["skipped"] = route.skipped
-            notes = (LOCATION_UNPLACED,) if uses_location and location_of(lead) is None else ()
-            values["explanation"] = explain(values, threshold, notes, (fit, behaviour))
-            decisions.append(trusted(Decision, values, fields_set))
-            if not route.kept and route.method not in KEPT_METHODS:
-                entries.append(_rotation_entry(key, route, now))
+            values, summary, closing, first_match = evaluate(lead, now, domain, account_owner, current, kept is None,
+                                                             profiles.get(key) if profiles else None)
+            if uses_location and location_of(lead) is None:
+                summary += notes_text((LOCATION_UNPLACED,))
+            fixed = fixed_routes[first_match] if kept is None else None
+            if fixed is not None:
+                # An assignment that cannot fail: what `place` gives, its fields and sentence made in advance.
+                turn = fixed.turn
+                owner = fixed.owner if turn is None else round_robin_turn(turn[0], turn[1], state)
+                if owner:
+                    today[owner] = today.get(owner, 0) + 1
+                route_fields, sentence, entry_fields = fixed.made[owner]
+                values.update(route_fields)
+                skipped: list[SkippedRep] = []
+                values["skipped"] = skipped
+                values["explanation"] = f"{summary}{sentence}{closing}"  # one copy of the text, not two
+                entry: dict[str, Any] | None = {"lead_key": key, "skipped": skipped, "at": now, **entry_fields}
+            else:
+                route = kept or place(first_match, account_owner, domain, now, state)
+                values["owner"] = route.owner
+                values["queue"] = route.queue
+                values["team"] = route.team
+                values["routing_rule_id"] = route.rule_id
+                values["routing_method"] = route.method
+                values["routing_reason"] = route.reason
+                values["skipped"] = route.skipped
+                values["explanation"] = summary + route_text(route.owner, route.queue, route.rule_id, route.method,
+                                                             route.reason, route.skipped) + closing
+                entry = None if route.kept or route.method in KEPT_METHODS else _entry_fields(key, route, now)
+            # trusted(Decision, values, fields_set), inline: the four slots pydantic reads, filled directly
+            decision = new_decision(Decision)
+            set_slot(decision, "__dict__", values)
+            set_fields_set(decision, fields_set)
+            set_extra(decision, None)
+            set_private(decision, None)
+            decisions.append(decision)
+            if entry is not None:
+                # A frozen dataclass's __init__ sets each field through object.__setattr__, slower than deciding
+                # the lead's routing; its instance dict is filled in one step instead.
+                rotation_entry = new_entry(RotationEntry)
+                set_slot(rotation_entry, "__dict__", entry)
+                entries.append(rotation_entry)
         return BatchDecision(decisions=decisions, rotation=state, assignments=entries)
 
     def decide_with(self, decide_one: DecideOne, leads: Sequence[Lead], ctx: DecisionContext) -> BatchDecision:
@@ -188,12 +218,7 @@ class Ruleset:
         return BatchDecision(decisions=decisions, rotation=state, assignments=entries)
 
 
-def _rotation_entry(lead_key: str, route: Route, now: datetime) -> RotationEntry:
-    # A frozen dataclass's __init__ sets each field through object.__setattr__, slower than deciding
-    # the lead's routing; fill the instance dict in one step instead (what the reference path compares to).
-    entry = object.__new__(RotationEntry)
-    object.__setattr__(entry, "__dict__", {"lead_key": lead_key, "team": route.team,
-                                           "owner": route.owner or route.queue, "method": route.method,
-                                           "skipped": route.skipped, "at": now, "rule_id": route.rule_id,
-                                           "reason": route.reason})
-    return entry
+def _entry_fields(lead_key: str, route: Route, now: datetime) -> dict[str, Any]:
+    """A RotationEntry's fields for `route` (what the reference path compares to)."""
+    return {"lead_key": lead_key, "team": route.team, "owner": route.owner or route.queue, "method": route.method,
+            "skipped": route.skipped, "at": now, "rule_id": route.rule_id, "reason": route.reason}

@@ -33,11 +33,16 @@ DECISION_FIELDS = _check_plain(Decision)
 SCORE_LINE_FIELDS = _check_plain(ScoreLine)
 
 
+# pydantic's own slots, set through their descriptors: object.__setattr__ looks each name up first.
+set_fields_set, set_extra, set_private = (BaseModel.__dict__[slot].__set__ for slot in (
+    "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__"))
+
+
 def trusted(model: type[M], values: dict[str, Any], fields_set: set[str]) -> M:
     """An instance holding `values` (every field, in declaration order) as they are."""
     obj = model.__new__(model)
     _set(obj, "__dict__", values)
-    _set(obj, "__pydantic_fields_set__", fields_set)
-    _set(obj, "__pydantic_extra__", None)
-    _set(obj, "__pydantic_private__", None)
+    set_fields_set(obj, fields_set)
+    set_extra(obj, None)
+    set_private(obj, None)
     return obj
