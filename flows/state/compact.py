@@ -96,7 +96,7 @@ class Coded(TypeDecorator[str]):
     impl = String
     cache_ok = True
 
-    def __init__(self, length: int, values: tuple[str, ...]) -> None:
+    def __init__(self, length: int | None, values: tuple[str, ...]) -> None:
         super().__init__(length)
         self.values = values
         self._codes = {value: bytes((i,)) for i, value in enumerate(values)}
@@ -115,6 +115,13 @@ class Coded(TypeDecorator[str]):
         if isinstance(value, bytes):
             return self.values[value[0]]
         return value
+
+
+class CodedText(Coded):
+    """`Coded` for a TEXT column: its common values coded, any other text kept."""
+
+    impl = Text
+    cache_ok = True
 
 
 @lru_cache(maxsize=4096)

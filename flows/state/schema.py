@@ -23,7 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from flows.state.compact import Coded, HexKey, PackedText
+from flows.state.compact import Coded, CodedText, HexKey, PackedText
 from flows.state.packing import PackedJSON
 from flows.state.timestamps import UtcTimestamp
 
@@ -33,12 +33,14 @@ metadata = MetaData()
 _Id = BigInteger().with_variant(Integer(), "sqlite")
 
 # Frozen lists of stored codes (flows/state/compact.py): append new values, never reorder or remove.
+INBOX_STATUSES = ("pending", "processing", "done", "dead", "spam", "skipped", "test")
 IDENTITY_KINDS = ("email", "phone", "crm_id", "anonymous_id", "lead_key", "name")
 OUTCOMES = ("created", "updated", "unchanged", "rejected")
 ROUTING_METHODS = ("round_robin", "weighted", "load_balanced", "default", "queue", "owner", "account_owner",
                    "kept_existing_owner")
 QUALIFICATIONS = ("qualified", "unqualified", "disqualified")
 STAGES = ("new", "nurture", "mql", "worked", "recycled", "unqualified", "disqualified")
+STAGE_CAUSES = ("first seen", "entered nurture")  # the fixed ones (rules/lifecycle.py); the others stay text
 
 inbox = Table(
     "inbox", metadata,
@@ -51,11 +53,11 @@ inbox = Table(
     Column("payload", PackedJSON, nullable=False),  # compressed: ~60 bytes for a CSV row
     # pending -> processing -> done | dead ; spam / skipped / test are stored but never pushed.
     # Behaviour without lead data (tracking, e-mail engagement) is done once kept on its profile.
-    Column("status", String(20), nullable=False, default="pending"),
+    Column("status", Coded(20, INBOX_STATUSES), nullable=False, default="pending"),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text),
     Column("lead_key", HexKey(64)),
-    Column("claimed_by", String(64)),
+    Column("claimed_by", HexKey(64)),
     Column("lease_until", UtcTimestamp()),
     Column("updated_at", UtcTimestamp(), nullable=False),
     UniqueConstraint("source", "source_record_id", name="uq_inbox_source_record"),
@@ -210,7 +212,7 @@ profile_transitions = Table(
     Column("from_stage", Coded(12, STAGES)),
     Column("to_stage", Coded(12, STAGES), nullable=False),
     Column("at", UtcTimestamp(), nullable=False),
-    Column("cause", Text, nullable=False),
+    Column("cause", CodedText(None, STAGE_CAUSES), nullable=False),
 )
 Index("ix_profile_transitions_profile_id", profile_transitions.c.profile_id)
 

@@ -74,8 +74,9 @@ def _rows_as_0007_wrote_them(url: str) -> dict[str, list[dict[str, Any]]]:
         "profile_identities": [{"kind": kind, "value": value, "profile_id": 1} for kind, value in [
             ("email", "person1@company1.example"), ("phone", "+14155551666"), ("crm_id", "5001"),
             ("lead_key", OTHER), ("name", "first last|company")]],
-        "profile_transitions": [{"profile_id": 1, "from_stage": None, "to_stage": "nurture", "at": at,
-                                 "cause": "entered nurture"}],
+        "profile_transitions": [{"profile_id": 1, "from_stage": before, "to_stage": after, "at": at, "cause": cause}
+                                for before, after, cause in [(None, "nurture", "entered nurture"),
+                                                             ("nurture", "mql", "score 65 >= 60")]],
         "profile_merges": [{"profile_id": 1, "merged_profile_id": 3, "merged_lead_key": OTHER,
                             "reason": "same phone", "at": at}],
         "handoffs": [{"key": HANDOFF, "lead_key": LEAD, "kind": "routed", "owner": "carol@ourco.example",
@@ -103,11 +104,11 @@ def _store_at_0007(url: str) -> dict[str, list[dict[str, Any]]]:
     return rows
 
 
-COMPACTED = {"inbox": ("partition", "source_record_id", "lead_key"), "dead_letters": ("lead_key", "ruleset_version"),
+COMPACTED = {"inbox": ("partition", "source_record_id", "lead_key", "status"), "dead_letters": ("lead_key", "ruleset_version"),
              "decisions": ("run_id", "lead_key", "ruleset_version", "outcome"),
              "rotation_ledger": ("run_id", "lead_key", "method", "reason"),
              "profiles": ("lead_key", "ruleset_version", "qualification", "stage"),
-             "profile_identities": ("kind", "value"), "profile_transitions": ("from_stage", "to_stage"),
+             "profile_identities": ("kind", "value"), "profile_transitions": ("from_stage", "to_stage", "cause"),
              "profile_merges": ("merged_lead_key",), "handoffs": ("key", "lead_key"),
              "outbox": ("key", "handoff_key"), "nurture_cadence": ("lead_key",)}
 
@@ -156,8 +157,11 @@ def test_sqlite_stores_the_short_forms_and_downgrades_back_to_text(tmp_path: Any
         assert conn.exec_driver_sql("SELECT group_concat(typeof(outcome)) FROM decisions").scalar() == "blob,text"
         reasons = conn.exec_driver_sql("SELECT length(reason) FROM rotation_ledger ORDER BY id").scalars().all()
         assert reasons[0] < len(REASON) // 2 and reasons[1] == len("team smb (weighted)")  # short text stays text
-        total = conn.exec_driver_sql("SELECT count(*) FROM inbox WHERE typeof(source_record_id) = 'blob'").scalar()
+        total = conn.exec_driver_sql("SELECT count(*) FROM inbox WHERE typeof(source_record_id) = 'blob' "
+                                     "AND length(status) = 1").scalar()
         assert total == 3
+        causes = conn.exec_driver_sql("SELECT cause FROM profile_transitions ORDER BY id").scalars().all()
+        assert causes == [b"\x01", "score 65 >= 60"]
         command.downgrade(alembic_config(conn), "0007_store_compaction")
         conn.commit()
     with engine.connect() as conn:

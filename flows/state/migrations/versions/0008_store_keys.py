@@ -4,7 +4,8 @@
   hex digits becomes bytes ("e-" + 24 hex digits: 26 characters -> 13 bytes).
 - Ruleset versions ("1 (sha256:77ca3fd246c6)": 23 characters -> 8 bytes), in the same type.
 - Routing reasons of the rotation ledger (PackedText): packed like PackedJSON when longer than 24 characters.
-- Identity kinds, outcomes, routing methods, qualifications and stages (Coded): one-byte codes.
+- Inbox statuses, identity kinds, outcomes, routing methods, qualifications, stages and the fixed stage
+  causes (Coded): one-byte codes.
 The declared column types do not change (VARCHAR), so values are rewritten in place: no table is
 rebuilt, every row stays and reads back the same. PostgreSQL keeps text: nothing to do there.
 
@@ -27,7 +28,7 @@ branch_labels = None
 depends_on = None
 
 KEYS = {
-    "inbox": ("partition", "source_record_id", "lead_key"),
+    "inbox": ("partition", "source_record_id", "lead_key", "claimed_by"),
     "dead_letters": ("lead_key", "ruleset_version"),
     "decisions": ("run_id", "lead_key", "ruleset_version"),
     "rotation_ledger": ("run_id", "lead_key"),
@@ -41,9 +42,18 @@ BATCH = 5000
 
 
 def _codes() -> dict[tuple[str, str], tuple[str, ...]]:
-    from flows.state.schema import IDENTITY_KINDS, OUTCOMES, QUALIFICATIONS, ROUTING_METHODS, STAGES
+    from flows.state.schema import (
+        IDENTITY_KINDS,
+        INBOX_STATUSES,
+        OUTCOMES,
+        QUALIFICATIONS,
+        ROUTING_METHODS,
+        STAGE_CAUSES,
+        STAGES,
+    )
 
-    return {("profile_identities", "kind"): IDENTITY_KINDS, ("decisions", "outcome"): OUTCOMES,
+    return {("inbox", "status"): INBOX_STATUSES, ("profile_identities", "kind"): IDENTITY_KINDS,
+            ("profile_transitions", "cause"): STAGE_CAUSES, ("decisions", "outcome"): OUTCOMES,
             ("rotation_ledger", "method"): ROUTING_METHODS, ("profiles", "qualification"): QUALIFICATIONS,
             ("profiles", "stage"): STAGES, ("profile_transitions", "from_stage"): STAGES,
             ("profile_transitions", "to_stage"): STAGES}
