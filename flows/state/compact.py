@@ -6,7 +6,8 @@ SQLite stores the short forms (it keeps a BLOB in a VARCHAR column as it is); Po
 
 - `HexKey`: lead keys ("e-" + 24 hex digits, 26 characters) become 13 bytes; run ids, hand-off and outbox
   keys, file hashes inside record ids become their hex run as raw bytes; a ruleset version
-  ("1 (sha256:77ca3fd246c6)", 23 characters) 8 bytes. A value without a run of 12 hex digits stays text.
+  ("1 (sha256:77ca3fd246c6)", 23 characters) 8 bytes; an E.164 phone number (identity values) 8 bytes.
+  A value without a run of 12 hex digits stays text.
 - `PackedText`: long text of a few templates (routing reasons) packed like PackedJSON.
 - `Coded`: statuses, kinds and outcomes become a one-byte BLOB (the value's position in a frozen list);
   a value not in the list stays text.
@@ -31,12 +32,16 @@ from flows.state.packing import _STORED_AS_IS, pack, unpack
 _HEX_RUN = re.compile(r"[0-9a-f]{12,}")
 _LEAD_KEY = re.compile(r"[a-z]-[0-9a-f]{24}")
 _RULESET_VERSION = re.compile(r"([0-9]{1,9}) \(sha256:([0-9a-f]{12})\)")  # rules/loader.py
+_PHONE = re.compile(r"\+[1-9][0-9]{6,14}")  # E.164, as connectors/normalise.py writes it
 _MIN_RUN = 12
 _RULESET_FORM = 0x7F
+_PHONE_FORM = 0x7E
 
 
 def encode_key(value: str) -> str | bytes:
     """The stored form of a key on SQLite (bytes where it has a hex run, else the text itself)."""
+    if value[:1] == "+" and _PHONE.fullmatch(value):  # "+14155551666": 0x7E, the number in 7 bytes
+        return bytes((_PHONE_FORM,)) + int(value[1:]).to_bytes(7, "big")
     if len(value) < _MIN_RUN:
         return value
     if len(value) == 26 and _LEAD_KEY.fullmatch(value):  # a lead key: letter | 0x80, then 12 bytes
@@ -49,7 +54,7 @@ def encode_key(value: str) -> str | bytes:
         return value
     start, end = found.start(), found.start() + (found.end() - found.start()) // 2 * 2
     prefix, rest = value[:start].encode(), value[end:].encode()
-    if len(prefix) >= _RULESET_FORM or end - start > 2 * 255:
+    if len(prefix) >= _PHONE_FORM or end - start > 2 * 255:
         return value
     # [prefix length][prefix][hex byte count][hex as bytes][rest]: value = prefix + hex + rest
     return bytes((len(prefix),)) + prefix + bytes(((end - start) // 2,)) + bytes.fromhex(value[start:end]) + rest
@@ -64,6 +69,8 @@ def decode_key(stored: Any) -> Any:
         return chr(stored[0] & 0x7F) + "-" + stored[1:].hex()
     if stored[0] == _RULESET_FORM:
         return f"{stored[7:].decode()} (sha256:{stored[1:7].hex()})"
+    if stored[0] == _PHONE_FORM:
+        return f"+{int.from_bytes(stored[1:], 'big')}"
     at = 1 + stored[0]
     count = stored[at]
     return (stored[1:at].decode() + stored[at + 1:at + 1 + count].hex()

@@ -104,7 +104,8 @@ def _store_at_0007(url: str) -> dict[str, list[dict[str, Any]]]:
     return rows
 
 
-COMPACTED = {"inbox": ("partition", "source_record_id", "lead_key", "status"), "dead_letters": ("lead_key", "ruleset_version"),
+COMPACTED = {"inbox": ("partition", "source_record_id", "lead_key", "status"),
+             "dead_letters": ("lead_key", "ruleset_version"),
              "decisions": ("run_id", "lead_key", "ruleset_version", "outcome"),
              "rotation_ledger": ("run_id", "lead_key", "method", "reason"),
              "profiles": ("lead_key", "ruleset_version", "qualification", "stage"),
@@ -162,6 +163,8 @@ def test_sqlite_stores_the_short_forms_and_downgrades_back_to_text(tmp_path: Any
         assert total == 3
         causes = conn.exec_driver_sql("SELECT cause FROM profile_transitions ORDER BY id").scalars().all()
         assert causes == [b"\x01", "score 65 >= 60"]
+        sizes = dict(conn.exec_driver_sql("SELECT kind, length(value) FROM profile_identities").fetchall())
+        assert sizes[b"\x01"] == 8 and sizes[b"\x04"] == 13  # a phone number, a lead key
         command.downgrade(alembic_config(conn), "0007_store_compaction")
         conn.commit()
     with engine.connect() as conn:
@@ -187,4 +190,58 @@ def test_new_rows_use_the_short_forms_and_queries_find_them(store_url: str) -> N
             assert conn.exec_driver_sql("SELECT length(lead_key), length(run_id) FROM decisions").first() == (13, 10)
         else:  # PostgreSQL keeps the text
             assert conn.exec_driver_sql("SELECT lead_key, run_id FROM decisions").first() == (LEAD, RUN)
+    store.dispose()
+
+
+def _stored(store: StateStore, table: str, column: str) -> list[Any]:
+    from flows.state.packing import unpack
+
+    with store.engine.connect() as conn:
+        return [unpack(v) for v in conn.execute(select(sa.column(column)).select_from(sa.table(table))).scalars()]
+
+
+def test_a_decision_stores_its_key_and_ruleset_once_and_reads_back_whole(store_url: str) -> None:
+    store = StateStore(store_url)
+    store.create_schema()
+    recorded = {**DECISION, "ruleset_version": RULESET}
+    other = {**DECISION, "lead_key": "e-00000000000000000000000a", "ruleset_version": "2"}  # not the row's: kept
+    store.record_decisions(RUN, [{"lead_key": LEAD, "ruleset_version": RULESET, "outcome": "created",
+                                  "crm_id": "1", "decision": d} for d in (recorded, other)])
+    stored = _stored(store, "decisions", "decision")
+    assert stored[0] == {**recorded, "lead_key": None, "ruleset_version": None} and stored[1] == other
+    assert store.latest_decision(LEAD)["decision"] == other  # type: ignore[index]
+    store.record_decisions(RUN, [{"lead_key": LEAD, "ruleset_version": RULESET, "outcome": "created",
+                                  "crm_id": "1", "decision": recorded}])
+    assert store.latest_decision(LEAD)["decision"] == recorded  # type: ignore[index]
+    from flows.insights.story import lead_story
+
+    decided = [e.data["decision"] for e in lead_story(store.engine, LEAD) if e.kind == "decision"]
+    assert decided == [recorded, other, recorded]
+    store.dispose()
+
+
+def test_an_outbox_row_keeps_the_handoff_written_with_it_once(store_url: str) -> None:
+    from connectors.records import Handoff
+    from flows.state.outbox import HandoffRow, OutboxItem
+
+    store = StateStore(store_url)
+    store.create_schema()
+    handoff = Handoff(key=HANDOFF, lead_key=LEAD, kind="routed", owner="carol@ourco.example", team="smb",
+                      crm_id="5001", at=T0, name="A B", company="C", score=15.0, source="csv:list",
+                      explanation="Qualified.")
+    earlier = handoff.model_copy(update={"key": "ab" * 20, "explanation": "Qualified before."})
+    dumped = handoff.model_dump(mode="json")
+    items = [OutboxItem(key=f"{HANDOFF}:task", handoff_key=HANDOFF, channel="task", purpose="handoff",
+                        recipient="carol@ourco.example", payload={"handoff": dumped, "subject": "Follow up"}),
+             OutboxItem(key=f"{HANDOFF}:remind", handoff_key=HANDOFF, channel="notify", purpose="reminder",
+                        payload={"handoff": earlier.model_dump(mode="json"), "minutes_late": 5})]
+    store.add_followups([HandoffRow(handoff=handoff)], items)
+    stored = _stored(store, "outbox", "payload")
+    assert {"handoff": None, "subject": "Follow up"} in stored  # the copy of the hand-off written with it
+    assert {"handoff": earlier.model_dump(mode="json"), "minutes_late": 5} in stored  # another: kept whole
+    expected = {f"{HANDOFF}:task": {"handoff": dumped, "subject": "Follow up"},
+                f"{HANDOFF}:remind": {"handoff": earlier.model_dump(mode="json"), "minutes_late": 5}}
+    assert {r["key"]: r["payload"] for r in store.outbox_rows()} == expected
+    claimed = store.claim_outbox(datetime.now(UTC) + timedelta(minutes=1), 10, timedelta(minutes=5))
+    assert {r.key: r.payload for r in claimed} == expected
     store.dispose()

@@ -6,8 +6,11 @@
 - Routing reasons of the rotation ledger (PackedText): packed like PackedJSON when longer than 24 characters.
 - Inbox statuses, identity kinds, outcomes, routing methods, qualifications, stages and the fixed stage
   causes (Coded): one-byte codes.
+- Identity values: phone numbers and lead keys in the same short forms (HexKey).
+- Two indexes no query needs any more: ix_decisions_created_at (reports read every decision anyway),
+  ix_outbox_handoff_key (nothing looks outbox rows up by hand-off).
 The declared column types do not change (VARCHAR), so values are rewritten in place: no table is
-rebuilt, every row stays and reads back the same. PostgreSQL keeps text: nothing to do there.
+rebuilt, every row stays and reads back the same. PostgreSQL keeps text (only the indexes go there).
 
 Revision ID: 0008_store_keys
 Revises: 0007_store_compaction
@@ -60,6 +63,8 @@ def _codes() -> dict[tuple[str, str], tuple[str, ...]]:
 
 
 def upgrade() -> None:
+    op.drop_index("ix_decisions_created_at", "decisions")
+    op.drop_index("ix_outbox_handoff_key", "outbox")
     bind = op.get_bind()
     if bind.dialect.name != "sqlite":
         return
@@ -68,6 +73,7 @@ def upgrade() -> None:
     for table, columns in KEYS.items():
         for column in columns:
             _rewrite(bind, table, column, "text", encode_key)
+    _rewrite_identities(bind, "text", encode_key)
     _rewrite(bind, "rotation_ledger", "reason", "text", _pack_long)
     for (table, column), values in _codes().items():
         for code, value in enumerate(values):
@@ -75,6 +81,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.create_index("ix_decisions_created_at", "decisions", ["created_at"])
+    op.create_index("ix_outbox_handoff_key", "outbox", ["handoff_key"])
     bind = op.get_bind()
     if bind.dialect.name != "sqlite":
         return
@@ -83,6 +91,7 @@ def downgrade() -> None:
     for table, columns in KEYS.items():
         for column in columns:
             _rewrite(bind, table, column, "blob", decode_key)
+    _rewrite_identities(bind, "blob", decode_key)
     from flows.state.packing import unpack
 
     _rewrite(bind, "rotation_ledger", "reason", "blob", unpack)
@@ -110,3 +119,19 @@ def _rewrite(bind: sa.Connection, table: str, column: str, stored_as: str, conve
         if changed:
             bind.exec_driver_sql(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", changed)
         after = rows[-1][0]
+
+
+def _rewrite_identities(bind: sa.Connection, stored_as: str, convert: Callable[[Any], Any]) -> None:
+    """profile_identities has no rowid (WITHOUT ROWID): rewritten in batches by primary key. A rewritten
+    value changes storage class, so the filter on it never meets the rows already done."""
+    after: Any = ("", "")
+    while True:
+        rows = bind.exec_driver_sql(
+            "SELECT kind, value FROM profile_identities WHERE typeof(value) = ? AND (kind, value) > (?, ?) "
+            f"ORDER BY kind, value LIMIT {BATCH}", (stored_as, *after)).fetchall()
+        if not rows:
+            return
+        changed = [(converted, kind, value) for kind, value in rows if (converted := convert(value)) != value]
+        if changed:
+            bind.exec_driver_sql("UPDATE profile_identities SET value = ? WHERE kind = ? AND value = ?", changed)
+        after = rows[-1]
