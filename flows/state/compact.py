@@ -38,6 +38,9 @@ _RULESET_FORM = 0x7F
 _PHONE_FORM = 0x7E
 
 
+# Cached: a lead's key is bound five or six times in a batch (inbox, decision, ledger, profile, look-ups), and
+# run ids, partitions and ruleset versions repeat on every row; a hit costs a tenth of an encoding.
+@lru_cache(maxsize=1 << 15)
 def encode_key(value: str) -> str | bytes:
     """The stored form of a key on SQLite (bytes where it has a hex run, else the text itself)."""
     if value[:1] == "+" and _PHONE.fullmatch(value):  # "+14155551666": 0x7E, the number in 7 bytes
@@ -65,6 +68,11 @@ def decode_key(stored: Any) -> Any:
         stored = stored.tobytes()
     if not isinstance(stored, bytes):
         return stored
+    return _decoded(stored)
+
+
+@lru_cache(maxsize=1 << 15)
+def _decoded(stored: bytes) -> str:
     if stored[0] & 0x80:
         return chr(stored[0] & 0x7F) + "-" + stored[1:].hex()
     if stored[0] == _RULESET_FORM:
@@ -84,7 +92,7 @@ class HexKey(TypeDecorator[str]):
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        if value is None or dialect.name != "sqlite":
+        if not isinstance(value, str) or dialect.name != "sqlite":
             return value
         return encode_key(value)
 
