@@ -20,6 +20,7 @@ IN, GROUP BY, unique constraints and the indexes work on the stored form exactly
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -91,16 +92,22 @@ class HexKey(TypeDecorator[str]):
     impl = String
     cache_ok = True
 
-    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        if not isinstance(value, str) or dialect.name != "sqlite":
-            return value
-        return encode_key(value)
+    # The processors themselves (not process_bind_param): a lead binds some twenty keys, and each wrapper
+    # call TypeDecorator adds costs as much as the cached encoding.
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        if dialect.name != "sqlite":
+            return None
+
+        def process(value: Any) -> Any:
+            return encode_key(value) if isinstance(value, str) else value
+
+        return process
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any] | None:
+        return decode_key if dialect.name == "sqlite" else None
 
     def process_literal_param(self, value: Any, dialect: Dialect) -> Any:
         return value  # inline SQL (compiled statements in tests) shows the text
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
-        return decode_key(value)
 
 
 class Coded(TypeDecorator[str]):
@@ -114,21 +121,30 @@ class Coded(TypeDecorator[str]):
     def __init__(self, length: int | None, values: tuple[str, ...]) -> None:
         super().__init__(length)
         self.values = values
-        self._codes = {value: bytes((i,)) for i, value in enumerate(values)}
 
-    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        if value is None or dialect.name != "sqlite":
-            return value
-        return self._codes.get(value, value)
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        if dialect.name != "sqlite":
+            return None
+        codes = {value: bytes((i,)) for i, value in enumerate(self.values)}
+
+        def process(value: Any) -> Any:
+            return codes.get(value, value)
+
+        return process
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any] | None:
+        if dialect.name != "sqlite":
+            return None
+        values = self.values
+
+        def process(value: Any) -> Any:
+            if isinstance(value, memoryview):
+                value = value.tobytes()
+            return values[value[0]] if isinstance(value, bytes) else value
+
+        return process
 
     def process_literal_param(self, value: Any, dialect: Dialect) -> Any:
-        return value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
-        if isinstance(value, memoryview):
-            value = value.tobytes()
-        if isinstance(value, bytes):
-            return self.values[value[0]]
         return value
 
 
