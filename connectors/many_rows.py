@@ -74,8 +74,8 @@ class ManyRows:
             conn.exec_driver_sql(compiled.sql, compiled.parameters(rows))
 
     def returning(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
-        """An INSERT ... RETURNING: the rows it returns (in no set order; RETURNING columns come back as the
-        driver gives them, so only plain ones: ids, keys).
+        """An INSERT ... RETURNING: the rows it returns (in no set order), each value read back through
+        its column's type (a key stored in a short form comes back as the key).
 
         SQLite: multi-row VALUES statements of as many rows as its bound on parameters allows, built from
         the compiled single-row statement. Elsewhere SQLAlchemy's own batching (PostgreSQL: insertmanyvalues).
@@ -98,7 +98,7 @@ class ManyRows:
             chunk = parameters[start:start + per]
             sql = f"{head}VALUES {', '.join([one] * len(chunk))}{tail}"
             found += conn.exec_driver_sql(sql, tuple(value for row in chunk for value in row)).fetchall()
-        return found
+        return _decoded(found, self._build(dialect), dialect)
 
     def _compile(self, dialect: Dialect, rows: Sequence[Mapping[str, Any]]) -> _Compiled:
         columns = tuple(rows[0]) if self._columns_from_rows else None
@@ -107,3 +107,23 @@ class ManyRows:
         if compiled is None:
             compiled = self._compiled[key] = _Compiled(self._build(dialect), dialect, columns)
         return compiled
+
+
+def _decoded(rows: list[Any], stmt: ClauseElement, dialect: Dialect) -> list[Any]:
+    """RETURNING rows with the columns' result processors applied, as SQLAlchemy's own results are."""
+    described = getattr(stmt, "returning_column_descriptions", None) or []
+    processors = [d["type"].dialect_impl(dialect).result_processor(dialect, None) for d in described]
+    if not any(processors):
+        return rows
+    names = [d["name"] for d in described]
+    return [_Returned(names, [value if process is None else process(value)
+                              for value, process in zip(row, processors, strict=True)]) for row in rows]
+
+
+class _Returned(tuple[Any, ...]):
+    """A returned row: a tuple whose values are also attributes by column name (like a Row)."""
+
+    def __new__(cls, names: list[str], values: list[Any]) -> _Returned:
+        row = super().__new__(cls, values)
+        row.__dict__.update(zip(names, values, strict=True))
+        return row

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, or_, select
 from connectors.errors import ConfigError, RecordRejectedError
 from connectors.normalise import lead_key_for, normalise_email
 from flows.state.engine import as_utc
+from flows.state.ledgers import decision_of
 from flows.state.schema import (
     dead_letters,
     decisions,
@@ -109,7 +110,8 @@ def _decisions(rows: Sequence[Any]) -> list[StoryEntry]:
     entries: list[StoryEntry] = []
     owner: str | None = None
     for r in rows:
-        d: dict[str, Any] = r.decision if isinstance(r.decision, dict) else {}
+        recorded = decision_of(r)
+        d: dict[str, Any] = recorded if isinstance(recorded, dict) else {}
         at = _at(r.created_at)
         headline = (f"decided with rules {r.ruleset_version}: {d.get('qualification')}, score {d.get('score')}"
                     + (", MQL" if d.get("mql") else "") + f", status {d.get('status')}")

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 BASELINE = "0001_baseline"
-HEAD = "0007_store_compaction"
+HEAD = "0008_store_keys"
 """The newest revision (a test keeps it equal to Alembic's head): a store already there is recognised
 with one query, without importing Alembic (a quarter of a second on every run)."""
 # Any constant shared by every leadsync process; "leadsync" in ASCII, as a 64-bit key.

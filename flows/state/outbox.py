@@ -115,13 +115,15 @@ class OutboxStore:
         insert = _insert(self.engine)
         # executemany: one statement compiled once. A multi-row VALUES of thousands of rows (a Bulk-sized
         # batch) took a seventh of the run's CPU in compiling and binding, and nears SQLite's parameter limit.
-        if new_handoffs:
-            conn.execute(insert(handoffs).on_conflict_do_nothing(index_elements=["key"]),
-                         [_handoff_values(r, now) for r in new_handoffs])
+        handoff_rows = [_handoff_values(r, now) for r in new_handoffs]
+        if handoff_rows:
+            conn.execute(insert(handoffs).on_conflict_do_nothing(index_elements=["key"]), handoff_rows)
         if items:
+            written = {row["key"]: row["payload"] for row in handoff_rows}
             conn.execute(insert(outbox).on_conflict_do_nothing(index_elements=["key"]), [{
                 "key": i.key, "handoff_key": i.handoff_key, "channel": i.channel, "recipient": i.recipient,
-                "purpose": i.purpose, "payload": i.payload, "status": "pending", "attempts": 0,
+                "purpose": i.purpose, "payload": _without_handoff(i.payload, written.get(i.handoff_key)),
+                "status": "pending", "attempts": 0,
                 "next_attempt_at": i.not_before or now, "created_at": now, "updated_at": now,
             } for i in items])
 
@@ -200,9 +202,11 @@ class OutboxStore:
                 return []
             conn.execute(update(outbox).where(outbox.c.id.in_([r.id for r in rows])).values(
                 status="sending", attempts=outbox.c.attempts + 1, next_attempt_at=now + lease, updated_at=now))
+            payloads = _with_handoffs(conn, rows)
         return [OutboxRow(id=r.id, key=r.key, handoff_key=r.handoff_key, channel=r.channel, purpose=r.purpose,
-                          recipient=r.recipient, payload=dict(r.payload), attempts=r.attempts + 1,
-                          maybe_sent=r.status == "sending" or r.attempts > 0) for r in rows]
+                          recipient=r.recipient, payload=payload, attempts=r.attempts + 1,
+                          maybe_sent=r.status == "sending" or r.attempts > 0)
+                for r, payload in zip(rows, payloads, strict=True)]
 
     def outbox_done(self, results: Mapping[int, str | None], status: str = "sent",
                     children: Sequence[OutboxItem] = ()) -> None:
@@ -243,7 +247,9 @@ class OutboxStore:
         if status is not None:
             query = query.where(outbox.c.status == status)
         with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(query)]
+            rows = conn.execute(query).fetchall()
+            payloads = _with_handoffs(conn, rows)
+            return [{**r._mapping, "payload": payload} for r, payload in zip(rows, payloads, strict=True)]
 
     def pending_digest(self, recipient: str, channel: str, now: datetime) -> list[int]:
         """Ids of this owner's digest rows waiting in the outbox, due or not (a digest sends them all)."""
@@ -251,6 +257,29 @@ class OutboxStore:
             return list(conn.execute(select(outbox.c.id).where(and_(
                 outbox.c.recipient == recipient, outbox.c.channel == channel, outbox.c.status == "pending",
                 outbox.c.next_attempt_at <= now))).scalars())
+
+
+def _without_handoff(payload: dict[str, Any], written: Any) -> dict[str, Any]:
+    """An outbox payload carries its hand-off (about 120 bytes packed); the one written with it in the same
+    transaction is stored once, in `handoffs`: here it is null and read back from there (_with_handoffs)."""
+    if written is not None and payload.get("handoff") == written:
+        return {**payload, "handoff": None}
+    return payload
+
+
+def _with_handoffs(conn: Connection, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """The rows' payloads as they were queued: a hand-off stored once put back (one query per chunk)."""
+    def stored_once(payload: dict[str, Any]) -> bool:
+        return "handoff" in payload and payload["handoff"] is None
+
+    wanted = sorted({r.handoff_key for r in rows if stored_once(r.payload)})
+    stored: dict[str, Any] = {}
+    for start in range(0, len(wanted), CHUNK):
+        for key, handoff in conn.execute(select(handoffs.c.key, handoffs.c.payload).where(
+                handoffs.c.key.in_(wanted[start:start + CHUNK]))):
+            stored[key] = handoff
+    return [{**r.payload, "handoff": stored[r.handoff_key]} if stored_once(r.payload) else dict(r.payload)
+            for r in rows]
 
 
 def _keep_if_same_owner(stmt: Any) -> Any:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -28,6 +29,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.engine import Dialect
 
 from connectors.identity import Identity, Person, identities_of, resolve
 from connectors.many_rows import ManyRows
@@ -145,12 +147,17 @@ class ProfileStore:
         for kind, values in by_kind.items():
             for start in range(0, len(values), CHUNK):
                 chunk = values[start:start + CHUNK]
-                if conn.dialect.name == "sqlite":  # an event stream's hot path: no per-row processing
-                    rows = conn.exec_driver_sql(_SQLITE_IDENTITIES.format(marks=",".join("?" * len(chunk))),
-                                                (kind, *chunk)).fetchall()
+                if conn.dialect.name == "sqlite":  # an event stream's hot path: no per-row result processing
+                    stored_kind, stored_value = _identity_binds(conn.dialect)
+                    as_stored = {stored_value(value): value for value in chunk}  # the columns' short forms
+                    stored = conn.exec_driver_sql(_SQLITE_IDENTITIES.format(marks=",".join("?" * len(chunk))),
+                                                  (stored_kind(kind), *as_stored)).fetchall()
+                    pairs = [(as_stored[bytes(value) if isinstance(value, memoryview) else value], profile_id)
+                             for value, profile_id in stored]
                 else:
-                    rows = conn.execute(select(t.value, t.profile_id).where(t.kind == kind, t.value.in_(chunk))).all()
-                for value, profile_id in rows:
+                    pairs = [(row.value, row.profile_id) for row in conn.execute(
+                        select(t.value, t.profile_id).where(t.kind == kind, t.value.in_(chunk)))]
+                for value, profile_id in pairs:
                     found[Identity(kind, value)] = profile_id  # type: ignore[arg-type]
                 if kind == "lead_key":
                     for row in conn.execute(select(profiles.c.id, profiles.c.lead_key).where(
@@ -276,6 +283,16 @@ def _facts(fit: Any, lead_key: str, had_data: bool, last_active: datetime | None
     # without lead data: due for pruning once the retention has passed
     return {"v_fit": fit, "v_data": has_data, "v_active": active,
             "v_keep": None if has_data else max(active or now, now) + RETENTION}
+
+
+@lru_cache(maxsize=4)
+def _identity_binds(dialect: Dialect) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+    """The kind and value columns' bind processors (their stored forms), identity where there is none."""
+    found = []
+    for column in (profile_identities.c.kind, profile_identities.c.value):
+        process = column.type.dialect_impl(dialect).bind_processor(dialect)
+        found.append(process or (lambda value: value))
+    return found[0], found[1]
 
 
 def _changes_facts(lead: Lead) -> bool:

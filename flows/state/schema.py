@@ -1,7 +1,8 @@
 """Tables of the state store (SQLAlchemy Core): the same schema on SQLite and PostgreSQL.
 
 Sized per lead (bench/e2e.py prints bytes per table and index): JSON a lead carries is PackedJSON
-(compressed with a dictionary of typical rows), timestamps are UtcTimestamp (8-byte integers on SQLite).
+(compressed with a dictionary of typical rows), timestamps are UtcTimestamp (8-byte integers on SQLite),
+keys HexKey (hex digits as bytes on SQLite) and enumerated values Coded (one byte on SQLite).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from flows.state.compact import Coded, CodedText, HexKey, PackedText
 from flows.state.packing import PackedJSON
 from flows.state.timestamps import UtcTimestamp
 
@@ -30,22 +32,32 @@ metadata = MetaData()
 # BigInteger ids on PostgreSQL, plain INTEGER PRIMARY KEY (rowid alias) on SQLite.
 _Id = BigInteger().with_variant(Integer(), "sqlite")
 
+# Frozen lists of stored codes (flows/state/compact.py): append new values, never reorder or remove.
+INBOX_STATUSES = ("pending", "processing", "done", "dead", "spam", "skipped", "test")
+IDENTITY_KINDS = ("email", "phone", "crm_id", "anonymous_id", "lead_key", "name")
+OUTCOMES = ("created", "updated", "unchanged", "rejected")
+ROUTING_METHODS = ("round_robin", "weighted", "load_balanced", "default", "queue", "owner", "account_owner",
+                   "kept_existing_owner")
+QUALIFICATIONS = ("qualified", "unqualified", "disqualified")
+STAGES = ("new", "nurture", "mql", "worked", "recycled", "unqualified", "disqualified")
+STAGE_CAUSES = ("first seen", "entered nurture")  # the fixed ones (rules/lifecycle.py); the others stay text
+
 inbox = Table(
     "inbox", metadata,
     Column("id", _Id, primary_key=True, autoincrement=True),
     Column("source", String(200), nullable=False),
-    Column("partition", String(500), nullable=False, default=""),
-    Column("source_record_id", String(500), nullable=False),
+    Column("partition", HexKey(500), nullable=False, default=""),
+    Column("source_record_id", HexKey(500), nullable=False),
     Column("received_at", UtcTimestamp(), nullable=False),
     Column("cursor_value", Text),
     Column("payload", PackedJSON, nullable=False),  # compressed: ~60 bytes for a CSV row
     # pending -> processing -> done | dead ; spam / skipped / test are stored but never pushed.
     # Behaviour without lead data (tracking, e-mail engagement) is done once kept on its profile.
-    Column("status", String(20), nullable=False, default="pending"),
+    Column("status", Coded(20, INBOX_STATUSES), nullable=False, default="pending"),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text),
-    Column("lead_key", String(64)),
-    Column("claimed_by", String(64)),
+    Column("lead_key", HexKey(64)),
+    Column("claimed_by", HexKey(64)),
     Column("lease_until", UtcTimestamp()),
     Column("updated_at", UtcTimestamp(), nullable=False),
     UniqueConstraint("source", "source_record_id", name="uq_inbox_source_record"),
@@ -77,12 +89,12 @@ dead_letters = Table(
     Column("inbox_id", BigInteger, nullable=False),
     Column("source", String(200), nullable=False),
     Column("source_record_id", String(500), nullable=False),
-    Column("lead_key", String(64)),
+    Column("lead_key", HexKey(64)),
     Column("stage", String(20), nullable=False),          # normalise | rules | crm
     Column("failure_type", String(30), nullable=False),   # data | config | transient_exhausted | system
     Column("code", String(100), nullable=False),
     Column("message", Text, nullable=False),              # redacted
-    Column("ruleset_version", String(100)),
+    Column("ruleset_version", HexKey(100)),
     Column("status", String(20), nullable=False, default="open"),  # open | replayed | discarded
     Column("created_at", UtcTimestamp(), nullable=False),
     Column("updated_at", UtcTimestamp(), nullable=False),
@@ -92,10 +104,10 @@ Index("ix_dead_letters_status", dead_letters.c.status)
 decisions = Table(
     "decisions", metadata,
     Column("id", _Id, primary_key=True, autoincrement=True),
-    Column("run_id", String(64), nullable=False),
-    Column("lead_key", String(64), nullable=False),
-    Column("ruleset_version", String(100), nullable=False),
-    Column("outcome", String(20), nullable=False),
+    Column("run_id", HexKey(64), nullable=False),
+    Column("lead_key", HexKey(64), nullable=False),
+    Column("ruleset_version", HexKey(100), nullable=False),
+    Column("outcome", Coded(20, OUTCOMES), nullable=False),
     Column("crm_id", String(100)),
     Column("decision", PackedJSON, nullable=False),  # compressed: ~60 bytes with the explanation
     Column("created_at", UtcTimestamp(), nullable=False),
@@ -105,7 +117,8 @@ decisions = Table(
     Column("received_at", UtcTimestamp()),
 )
 Index("ix_decisions_lead_key", decisions.c.lead_key)
-Index("ix_decisions_created_at", decisions.c.created_at)
+# No index on created_at (18 bytes per lead): the report's window query groups every decision by lead
+# anyway, and prune is occasional; both read the table through.
 
 rotation_state = Table(
     "rotation_state", metadata,
@@ -118,16 +131,16 @@ rotation_state = Table(
 rotation_ledger = Table(
     "rotation_ledger", metadata,
     Column("id", _Id, primary_key=True, autoincrement=True),
-    Column("run_id", String(64), nullable=False),
-    Column("lead_key", String(64), nullable=False),
+    Column("run_id", HexKey(64), nullable=False),
+    Column("lead_key", HexKey(64), nullable=False),
     Column("team", String(200)),
     Column("owner", String(320)),
-    Column("method", String(50), nullable=False),
+    Column("method", Coded(50, ROUTING_METHODS), nullable=False),
     Column("skipped", PackedJSON, nullable=False),
     Column("at", UtcTimestamp(), nullable=False),
     # The routing rule and reason of the turn, so a lead pinned after a crash still explains its route.
     Column("rule_id", String(200)),
-    Column("reason", Text),
+    Column("reason", PackedText()),
 )
 Index("ix_rotation_ledger_lead_key", rotation_ledger.c.lead_key)
 
@@ -150,13 +163,13 @@ runs = Table(
 profiles = Table(
     "profiles", metadata,
     Column("id", _Id, primary_key=True, autoincrement=True),
-    Column("lead_key", String(64), nullable=False),  # the key CRM writes upsert on; survives merges
+    Column("lead_key", HexKey(64), nullable=False),  # the key CRM writes upsert on; survives merges
     Column("has_lead_data", Boolean, nullable=False),  # a submission (form, CSV, IMAP, CRM) was seen
     Column("fit", PackedJSON),  # the merged Lead's facts, without events (compact JSON)
     Column("score", Float),
     Column("grade", String(1)),
-    Column("qualification", String(12)),
-    Column("stage", String(12)),
+    Column("qualification", Coded(12, QUALIFICATIONS)),
+    Column("stage", Coded(12, STAGES)),
     Column("stage_since", UtcTimestamp()),
     Column("owner", String(320)),
     Column("lists", PackedJSON),
@@ -165,7 +178,7 @@ profiles = Table(
     Column("mql_at", UtcTimestamp()),
     Column("last_activity_at", UtcTimestamp()),
     Column("next_rescore_at", UtcTimestamp()),
-    Column("ruleset_version", String(100)),
+    Column("ruleset_version", HexKey(100)),
     Column("compacted", JSON),  # event type -> count of events older than the kept history
     Column("updated_at", UtcTimestamp(), nullable=False),
     UniqueConstraint("lead_key", name="uq_profiles_lead_key"),
@@ -174,8 +187,8 @@ Index("ix_profiles_next_rescore_at", profiles.c.next_rescore_at)
 
 profile_identities = Table(
     "profile_identities", metadata,
-    Column("kind", String(12), nullable=False),  # email | phone | crm_id | anonymous_id | lead_key | name
-    Column("value", String(320), nullable=False),
+    Column("kind", Coded(12, IDENTITY_KINDS), nullable=False),  # one of IDENTITY_KINDS
+    Column("value", HexKey(320), nullable=False),  # phone numbers and lead keys stored short
     Column("profile_id", BigInteger, nullable=False),
     PrimaryKeyConstraint("kind", "value", name="pk_profile_identities"),
     sqlite_with_rowid=False,
@@ -197,10 +210,10 @@ profile_transitions = Table(
     "profile_transitions", metadata,
     Column("id", _Id, primary_key=True, autoincrement=True),
     Column("profile_id", BigInteger, nullable=False),
-    Column("from_stage", String(12)),
-    Column("to_stage", String(12), nullable=False),
+    Column("from_stage", Coded(12, STAGES)),
+    Column("to_stage", Coded(12, STAGES), nullable=False),
     Column("at", UtcTimestamp(), nullable=False),
-    Column("cause", Text, nullable=False),
+    Column("cause", CodedText(None, STAGE_CAUSES), nullable=False),
 )
 Index("ix_profile_transitions_profile_id", profile_transitions.c.profile_id)
 
@@ -209,7 +222,7 @@ profile_merges = Table(
     Column("id", _Id, primary_key=True, autoincrement=True),
     Column("profile_id", BigInteger, nullable=False),  # the profile that stays
     Column("merged_profile_id", BigInteger, nullable=False),
-    Column("merged_lead_key", String(64), nullable=False),
+    Column("merged_lead_key", HexKey(64), nullable=False),
     Column("reason", Text, nullable=False),
     Column("at", UtcTimestamp(), nullable=False),
 )
@@ -218,8 +231,8 @@ Index("ix_profile_merges_profile_id", profile_merges.c.profile_id)
 # notifications, and the nurture cadence. Written in the same transaction as the decisions ledger.
 handoffs = Table(
     "handoffs", metadata,
-    Column("key", String(64), primary_key=True),              # idempotency key of the hand-off
-    Column("lead_key", String(64), nullable=False),
+    Column("key", HexKey(64), primary_key=True),              # idempotency key of the hand-off
+    Column("lead_key", HexKey(64), nullable=False),
     Column("kind", String(20), nullable=False),               # routed | mql | rerouted | nurture_followup
     Column("owner", String(320), nullable=False),
     Column("team", String(200)),
@@ -242,8 +255,8 @@ Index("ix_handoffs_status_due", handoffs.c.status, handoffs.c.due_at)
 outbox = Table(
     "outbox", metadata,
     Column("id", _Id, primary_key=True, autoincrement=True),
-    Column("key", String(200), nullable=False),               # idempotency key, stored before any call
-    Column("handoff_key", String(64), nullable=False),
+    Column("key", HexKey(200), nullable=False),               # idempotency key, stored before any call
+    Column("handoff_key", HexKey(64), nullable=False),
     Column("channel", String(20), nullable=False),            # task | notify | email | slack
     Column("recipient", String(320), nullable=False, default=""),
     Column("purpose", String(20), nullable=False),            # handoff | reminder | escalation
@@ -259,11 +272,10 @@ outbox = Table(
     UniqueConstraint("key", name="uq_outbox_key"),
 )
 Index("ix_outbox_status_next", outbox.c.status, outbox.c.next_attempt_at)
-Index("ix_outbox_handoff_key", outbox.c.handoff_key)
 
 nurture_cadence = Table(
     "nurture_cadence", metadata,
-    Column("lead_key", String(64), primary_key=True),
+    Column("lead_key", HexKey(64), primary_key=True),
     Column("owner", String(320), nullable=False),
     Column("payload", PackedJSON, nullable=False),            # Handoff template for the next check-in
     Column("next_due_at", UtcTimestamp(), nullable=False),

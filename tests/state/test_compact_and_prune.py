@@ -67,6 +67,7 @@ def test_rows_written_as_plain_json_before_still_read(tmp_path: Path) -> None:
         conn.execute(text("INSERT INTO inbox (source, partition, source_record_id, received_at, payload, status, "
                           "attempts, updated_at) VALUES ('csv:x', '', '1', '2026-01-01 00:00:00', "
                           "'{\"row\": {\"Email\": \"a@b.example\"}}', 'pending', 0, '2026-01-01 00:00:00')"))
+        conn.execute(update(inbox).values(status="pending"))  # (the status in its stored form: migration 0008)
     [row] = store.claim_batch("run", 10, timedelta(minutes=5))
     assert row.raw.payload == {"row": {"Email": "a@b.example"}}
 
