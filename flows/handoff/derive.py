@@ -103,8 +103,8 @@ def record_settled(store: StateStore, run_id: str, ruleset: Ruleset, items: Sequ
     the hand-offs it causes: one transaction."""
     spec = ruleset.spec.followup
     if spec is None:
-        store.record_decisions(run_id, ledger, profiles)
+        store.record_decisions(run_id, ledger, profiles, at=now)
         return
     history = store.handoff_history([item.lead.lead_key for item in items])
     rows, outbox, nurture = derive(items, outcomes, spec, ruleset, history, now)
-    store.record_decisions_with_handoffs(run_id, ledger, rows, outbox, nurture, profiles)
+    store.record_decisions_with_handoffs(run_id, ledger, rows, outbox, nurture, profiles, at=now)

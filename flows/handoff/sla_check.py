@@ -152,7 +152,8 @@ def _reroute(ctx: SlaContext, candidates: Sequence[tuple[HandoffRow, TouchState 
                                        reason=f"re-routed: nobody touched it within {label}"))
         return None, rotation.model_dump(mode="json"), entries
 
-    ctx.store.with_rotation(ROTATION, decide, [row.handoff.lead_key for row, _ in candidates], ctx.run_id)
+    ctx.store.with_rotation(ROTATION, decide, [row.handoff.lead_key for row, _ in candidates], ctx.run_id,
+                            at=now)
     moved = [(row, state, picks[row.handoff.key]) for row, state in candidates if row.handoff.key in picks]
     if not moved:
         return

@@ -236,7 +236,7 @@ def decide_with_rotation(ctx: ProcessContext, leads: Sequence[Lead], context: De
                    for a in batch.assignments if a.lead_key not in pinned]
         return batch.decisions, batch.rotation.model_dump(mode="json"), entries
 
-    return ctx.store.with_rotation(ROTATION, decide, [lead.lead_key for lead in leads], ctx.run_id)
+    return ctx.store.with_rotation(ROTATION, decide, [lead.lead_key for lead in leads], ctx.run_id, at=ctx.now())
 
 
 def _settle(ctx: ProcessContext, items: Sequence[PlanItem], outcomes: Sequence[RecordOutcome],

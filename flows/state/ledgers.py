@@ -75,13 +75,14 @@ class LedgerStore:
     def with_rotation(self, name: str,
                       decide: Callable[[dict[str, Any], dict[str, PinnedRoute]],
                                        tuple[T, dict[str, Any], list[LedgerEntry]]],
-                      lead_keys: Sequence[str], run_id: str) -> T:
+                      lead_keys: Sequence[str], run_id: str, at: datetime | None = None) -> T:
         """Read the rotation state under a lock, decide, write state and ledger rows, in one transaction.
 
         `decide(state, pinned)` gets the current state and the routes (owner, rule, reason) earlier
         attempts already gave these leads; it returns (result, new state, ledger entries). On
         PostgreSQL the state row is locked FOR UPDATE, on SQLite the transaction holds the write lock
-        (BEGIN IMMEDIATE), so two concurrent runs can never hand out the same turn.
+        (BEGIN IMMEDIATE), so two concurrent runs can never hand out the same turn. Ledger rows are
+        stamped `at` (the run's clock: `leadsync run --as-of` replays history), else now.
         """
         now = utcnow()
         with self.engine.begin() as conn:
@@ -97,7 +98,7 @@ class LedgerStore:
             if entries:
                 _LEDGER_ROWS.run(conn, [{
                     "run_id": run_id, "lead_key": e.lead_key, "team": e.team, "owner": e.owner,
-                    "method": e.method, "skipped": [list(s) for s in e.skipped], "at": now,
+                    "method": e.method, "skipped": [list(s) for s in e.skipped], "at": at or now,
                     "rule_id": e.rule_id, "reason": e.reason,
                 } for e in entries])
             return result
@@ -126,13 +127,14 @@ class LedgerStore:
     # decisions ----------------------------------------------------------------------------------
 
     def record_decisions(self, run_id: str, rows: Sequence[Mapping[str, Any]],
-                         profiles: Sequence[ProfileOutcome] = ()) -> None:
+                         profiles: Sequence[ProfileOutcome] = (), at: datetime | None = None) -> None:
         """rows: lead_key, ruleset_version, outcome, crm_id, decision (JSON-ready dict); the profiles'
-        decided state (score, stage, transitions...) is saved in the same transaction."""
+        decided state (score, stage, transitions...) is saved in the same transaction. Stamped `at`, the
+        run's clock (`leadsync run --as-of` replays history), else now."""
         if not rows and not profiles:
             return
         with self.engine.begin() as conn:
-            write_decisions(conn, run_id, rows, profiles, utcnow())
+            write_decisions(conn, run_id, rows, profiles, at or utcnow())
 
     def latest_decision(self, lead_key: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:

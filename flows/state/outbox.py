@@ -89,11 +89,12 @@ class OutboxStore:
     def record_decisions_with_handoffs(self, run_id: str, rows: Sequence[Mapping[str, Any]],
                                        new_handoffs: Sequence[HandoffRow], items: Sequence[OutboxItem],
                                        nurture: NurtureUpdate | None = None,
-                                       profiles: Sequence[ProfileOutcome] = ()) -> None:
-        """The decisions ledger, the profiles, the hand-offs they cause and their outbox rows: all or nothing."""
+                                       profiles: Sequence[ProfileOutcome] = (), at: datetime | None = None) -> None:
+        """The decisions ledger, the profiles, the hand-offs they cause and their outbox rows: all or nothing.
+        The decisions are stamped `at` (the run's clock), the outbox rows now (delivery runs on real time)."""
         now = utcnow()
         with self.engine.begin() as conn:
-            write_decisions(conn, run_id, rows, profiles, now)
+            write_decisions(conn, run_id, rows, profiles, at or now)
             self._write_followups(conn, new_handoffs, items, now)
             if nurture is not None:
                 self._write_nurture(conn, nurture, now)
