@@ -194,14 +194,15 @@ def test_never_rerouted_to_an_unavailable_rep(followup_env: FollowupEnv) -> None
         "bob@ourco.example: {timezone: Europe/Stockholm, out_of_office: [[2026-07-01, 2026-07-31]]}",
         f"bob@ourco.example: {away}"))
     assert ignored.due_at is not None
-    metrics = follow_at(followup_env.config, ignored.due_at + timedelta(hours=3))
+    follow_at(followup_env.config, ignored.due_at + timedelta(hours=3))
     runtime = build_runtime(followup_env.config)
     try:
         row = next(h for h in runtime.store.handoff_rows() if h.handoff.key == ignored.handoff.key)
         assert row.status == "open" and row.escalation_level == 2  # reminded and escalated, not moved
         assert not any(h.handoff.kind == "rerouted" and h.handoff.lead_key == ignored.handoff.lead_key
                        for h in runtime.store.handoff_rows())
-        assert not any(r["method"].startswith("reassigned") for r in runtime.store.rotation_ledger_rows())
+        # (the SMB leads may move to dan meanwhile, when the clock is inside his New York working hours)
+        assert not any(r["method"].startswith("reassigned") for r in runtime.store.rotation_ledger_rows()
+                       if r["lead_key"] == ignored.handoff.lead_key)
     finally:
         runtime.close()
-    assert metrics["reroutes"] == 0
