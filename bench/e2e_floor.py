@@ -23,9 +23,7 @@ Usage: python bench/e2e_floor.py [--leads 20000] [--repeat 3]
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -34,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
 from csv_memory import write_csv
-from e2e import CONFIG, RUN
+from e2e import CONFIG, RUN, child
 
 FLOOR = """
 import json, sys, time, multiprocessing
@@ -151,14 +149,6 @@ print(json.dumps({"raws": len(raws), "leads": len(leads), "read": t_read, "norma
                   "plan": t_plan, "crm": t_crm, "store": t_store,
                   "normalise_wall_1": min(single_walls), "normalise_wall_2": min(walls)}))
 """
-
-
-def child(script: str, *args: str) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, cwd=ROOT)
-    if out.returncode:
-        raise SystemExit(f"child failed:\n{out.stderr[-3000:]}")
-    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
 
 
 def load_average() -> str:

@@ -115,32 +115,30 @@ _FORMATTED: dict[float, str] = {}
 _FORMAT_CACHE = 10_000
 
 
-def _g(value: float) -> str:
-    """f'{value:g}', each value formatted once (scores are sums of the same few points), within a bound."""
+def _format_once(cache: dict[float, str], spec: str, value: float) -> str:
+    """format(value, spec), each value formatted once within a bound (scores are sums of the same few
+    points, rule points repeat): formatting a float costs more than deciding a rule."""
     if not value:  # 0.0 and -0.0 are equal keys but print differently
-        return f"{value:g}"
-    known = _FORMATTED.get(value)
+        return format(value, spec)
+    known = cache.get(value)
     if known is None:
-        if len(_FORMATTED) > _FORMAT_CACHE:
-            _FORMATTED.clear()
-        known = _FORMATTED[value] = f"{value:g}"
+        if len(cache) > _FORMAT_CACHE:
+            cache.clear()
+        known = cache[value] = format(value, spec)
     return known
+
+
+def _g(value: float) -> str:
+    """f'{value:g}', formatted once."""
+    return _format_once(_FORMATTED, "g", value)
 
 
 _SIGNED: dict[float, str] = {}
 
 
 def _signed(value: float) -> str:
-    """f'{value:+g}', each value formatted once (rule points repeat), within a bound: formatting a float
-    costs more than deciding a rule."""
-    if not value:  # 0.0 and -0.0 are equal keys but print differently
-        return f"{value:+g}"
-    known = _SIGNED.get(value)
-    if known is None:
-        if len(_SIGNED) > _FORMAT_CACHE:
-            _SIGNED.clear()
-        known = _SIGNED[value] = f"{value:+g}"
-    return known
+    """f'{value:+g}', formatted once."""
+    return _format_once(_SIGNED, "+g", value)
 
 
 _DAYS: dict[int, str] = {}
